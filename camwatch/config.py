@@ -1,0 +1,359 @@
+"""config/cameras.toml → validated settings. Strict: unknown keys are errors, reported with path and line.
+
+Secrets are resolved here (inline for a lab, or from the environment, or from a file such as a
+systemd credential) and held as `SecretStr`, so that they never print.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from camwatch.analysis import Thresholds
+from camwatch.urls import with_credentials
+
+DEFAULT_CONFIG = Path("config/cameras.toml")
+_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Credentials(_Strict):
+    user: str | None = None
+    password: SecretStr | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+
+
+class ThresholdSettings(_Strict):
+    black_ratio: float = Field(Thresholds.black_ratio, gt=0, le=1)
+    black_spread: float = Field(Thresholds.black_spread, ge=0)
+    frozen_still_ratio: float = Field(Thresholds.frozen_still_ratio, gt=0, le=1)
+    covered_ratio: float = Field(Thresholds.covered_ratio, gt=0, le=1)
+    blur_ratio: float = Field(Thresholds.blur_ratio, gt=0, lt=1)
+    moved_shift: float = Field(Thresholds.moved_shift, gt=0, lt=1)
+    moved_rotation_deg: float = Field(Thresholds.moved_rotation_deg, gt=0)
+    baseline_samples: int = Field(Thresholds.baseline_samples, ge=1)
+
+    def thresholds(self) -> Thresholds:
+        return Thresholds(**self.model_dump())
+
+
+class CheckSettings(_Strict):
+    interval_s: float = Field(60.0, ge=1)
+    deadline_s: float = Field(10.0, gt=0, le=120)
+    connect_timeout_s: float = Field(3.0, gt=0, le=60)
+    keyframes: int = Field(2, ge=1, le=10)
+    keyframe_spacing_s: float = Field(1.5, ge=0)
+
+
+class HealthSettings(_Strict):
+    failures_to_open: int = Field(3, ge=1)  # down-kind verdicts
+    degraded_failures_to_open: int = Field(3, ge=1)  # picture-quality verdicts
+    successes_to_close: int = Field(2, ge=1)
+    startup_grace_s: float = Field(0, ge=0)
+    backoff_after_s: float = Field(6 * 3600, ge=0)  # a camera down this long is checked less often
+    backoff_max_interval_s: float = Field(600, ge=1)
+    flap_window_s: float = Field(3600, gt=0)
+    flap_threshold: int = Field(4, ge=2)  # incidents opened within the window that make a camera "flapping"
+
+
+class Defaults(Credentials, CheckSettings):
+    concurrency: int = Field(32, ge=1, le=1000)
+    thresholds: ThresholdSettings = ThresholdSettings()
+    health: HealthSettings = HealthSettings()
+
+
+class District(_Strict):
+    name: str = "camwatch"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    language: Literal["vi", "en"] = "vi"
+    state_dir: Path = Path("state")
+    database_url: str | None = None
+    node_id: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+
+class Technician(_Strict):
+    id: Annotated[str, Field(pattern=_ID)]
+    name: str
+    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$")
+    phone: str | None = None
+    language: Literal["vi", "en"] | None = None
+
+
+class Commune(_Strict):
+    id: Annotated[str, Field(pattern=_ID)]
+    name: str
+    technicians: list[str] = []
+
+
+class Maintenance(_Strict):
+    start: str  # ISO date-time, or HH:MM for a daily window
+    end: str
+    reason: str = ""
+
+
+class Camera(Credentials):
+    id: Annotated[str, Field(pattern=_ID)]
+    name: str
+    commune: str
+    location: str = ""
+    gps: tuple[float, float] | None = None
+    rtsp_url: str
+    tags: list[str] = []
+    technicians: list[str] = []
+    retired: bool = False
+    interval_s: float | None = Field(None, ge=1)
+    deadline_s: float | None = Field(None, gt=0, le=120)
+    keyframes: int | None = Field(None, ge=1, le=10)
+
+    @field_validator("rtsp_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("rtsp", "rtsps") or not parts.hostname:
+            raise ValueError("must be rtsp://host[:port]/path")
+        if "@" in parts.netloc:
+            raise ValueError("put the user and password in `user` and `password_env`/`password_file`, not in the URL")
+        try:
+            parts.port  # noqa: B018 - validates the port
+        except ValueError as err:
+            raise ValueError(f"bad port: {err}") from None
+        return v
+
+
+class ConfigFile(_Strict):
+    district: District = District()
+    defaults: Defaults = Defaults()
+    technicians: list[Technician] = []
+    communes: list[Commune] = []
+    cameras: list[Camera] = []
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        return f"{where}{self.path}: {self.message}"
+
+
+class ConfigError(Exception):
+    def __init__(self, source: str, issues: list[ConfigIssue]) -> None:
+        self.source, self.issues = source, issues
+        super().__init__(f"{source}: {len(issues)} error(s)\n" + "\n".join(f"  {i}" for i in issues))
+
+
+@dataclass(frozen=True)
+class ResolvedCamera:
+    """A camera with everything a check needs: settings merged, password resolved (never printed)."""
+
+    cfg: Camera
+    commune: Commune
+    check: CheckSettings
+    user: str | None
+    password: SecretStr | None
+
+    @property
+    def id(self) -> str:
+        return self.cfg.id
+
+    def url(self) -> str:
+        """The URL with credentials, for the probe only."""
+        return with_credentials(self.cfg.rtsp_url, self.user, self.password.get_secret_value() if self.password else None)
+
+    def __repr__(self) -> str:
+        return f"ResolvedCamera({self.id!r})"
+
+
+@dataclass(frozen=True)
+class Config:
+    file: ConfigFile
+    source: str
+    cameras: dict[str, ResolvedCamera]  # active (not retired), in file order
+
+    @property
+    def district(self) -> District:
+        return self.file.district
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return self.file.defaults.thresholds.thresholds()
+
+    @property
+    def health(self) -> HealthSettings:
+        return self.file.defaults.health
+
+    def commune(self, commune_id: str) -> Commune:
+        return next(c for c in self.file.communes if c.id == commune_id)
+
+    @property
+    def state_dir(self) -> Path:
+        d = self.file.district.state_dir
+        return d if d.is_absolute() else (Path(self.source).resolve().parent.parent / d if self.source != "<string>" else d)
+
+    @property
+    def database_url(self) -> str:
+        return self.file.district.database_url or f"sqlite:///{self.state_dir / 'camwatch.db'}"
+
+
+def load(path: Path | str = DEFAULT_CONFIG) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(str(path), [ConfigIssue("", None, f"cannot read the file: {err.strerror}")]) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(str(path), [ConfigIssue("", None, f"not UTF-8 ({err.reason} at byte {err.start})")]) from None
+    return loads(text, str(path), base_dir=path.resolve().parent)
+
+
+def loads(text: str, source: str = "<string>", base_dir: Path | None = None) -> Config:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        m = re.search(r"line (\d+)", str(err))
+        raise ConfigError(source, [ConfigIssue("", int(m.group(1)) if m else None, f"not valid TOML: {err}")]) from None
+    try:
+        cf = ConfigFile.model_validate(raw)
+    except ValidationError as err:
+        issues = []
+        for e in err.errors():
+            loc = _path(e["loc"])
+            msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"].removeprefix("Value error, ")
+            issues.append(ConfigIssue(loc, locate(text, e["loc"]), msg))
+        raise ConfigError(source, issues) from None
+    issues = _cross_check(cf, text)
+    cameras: dict[str, ResolvedCamera] = {}
+    try:
+        default_password = _password(cf.defaults, base_dir)
+    except ValueError as err:  # reported once, here, not for every camera that inherits it
+        default_password = None
+        key = str(err).split(":", 1)[0]
+        issues.append(ConfigIssue(f"defaults.{key}", locate(text, ("defaults", key)), str(err).split(": ", 1)[1]))
+    for i, cam in enumerate(cf.cameras):
+        if cam.retired or any(x.path.startswith(f"cameras[{i}]") for x in issues):
+            continue
+        try:
+            own = cam.password is not None or cam.password_env is not None or cam.password_file is not None
+            user, password = cam.user or cf.defaults.user, _password(cam, base_dir) if own else default_password
+        except ValueError as err:
+            issues.append(ConfigIssue(f"cameras[{i}] ({cam.id})", locate(text, ("cameras", i, "id")), str(err)))
+            continue
+        merged = {k: getattr(cam, k) for k in ("interval_s", "deadline_s", "keyframes") if getattr(cam, k) is not None}
+        check = CheckSettings(**{**CheckSettings.model_validate(cf.defaults.model_dump(include=set(CheckSettings.model_fields))).model_dump(), **merged})
+        cameras[cam.id] = ResolvedCamera(cam, next(c for c in cf.communes if c.id == cam.commune), check, user, password)
+    if issues:
+        raise ConfigError(source, issues)
+    return Config(cf, source, cameras)
+
+
+def _password(src: Credentials, base_dir: Path | None) -> SecretStr | None:
+    if src.password is not None:
+        return src.password
+    if src.password_env is not None:
+        value = os.environ.get(src.password_env)
+        if value is None:
+            raise ValueError(f"password_env: the environment variable {src.password_env} is not set")
+        return SecretStr(value)
+    if src.password_file is not None:
+        p = src.password_file
+        if not p.is_absolute() and base_dir is not None:
+            p = base_dir / p
+        try:
+            return SecretStr(p.read_text(encoding="utf-8").rstrip("\r\n"))
+        except OSError as err:
+            raise ValueError(f"password_file: cannot read {p}: {err.strerror}") from None
+    return None
+
+
+def _cross_check(cf: ConfigFile, text: str) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    techs = {t.id for t in cf.technicians}
+    communes = {c.id for c in cf.communes}
+    for kind, items in (("technicians", cf.technicians), ("communes", cf.communes), ("cameras", cf.cameras)):
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.id in seen:
+                issues.append(ConfigIssue(f"{kind}[{i}].id", locate(text, (kind, i, "id")), f"duplicate id {item.id!r}"))
+            seen.add(item.id)
+    for i, c in enumerate(cf.communes):
+        for t in c.technicians:
+            if t not in techs:
+                issues.append(ConfigIssue(f"communes[{i}].technicians", locate(text, ("communes", i, "technicians")),
+                                          f"unknown technician {t!r}"))
+    for i, cam in enumerate(cf.cameras):
+        if cam.commune not in communes:
+            issues.append(ConfigIssue(f"cameras[{i}].commune", locate(text, ("cameras", i, "commune")),
+                                      f"unknown commune {cam.commune!r} (camera {cam.id})"))
+        for t in cam.technicians:
+            if t not in techs:
+                issues.append(ConfigIssue(f"cameras[{i}].technicians", locate(text, ("cameras", i, "technicians")),
+                                          f"unknown technician {t!r}"))
+    return issues
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def locate(text: str, loc: tuple[Any, ...]) -> int | None:
+    """The line of a key path in a conventional TOML file: `[[array]]` tables and `key = value` lines."""
+    lines = text.splitlines()
+    start, end = 0, len(lines)
+    parts = [p for p in loc if isinstance(p, str | int)]
+    table = ""
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        nxt = parts[i + 1] if i + 1 < len(parts) else None
+        if isinstance(part, str) and isinstance(nxt, int):  # [[table]] number nxt
+            name = f"{table}.{part}" if table else part
+            hits = [n for n in range(start, end) if re.match(rf"^\s*\[\[\s*{re.escape(name)}\s*\]\]", lines[n])]
+            if nxt >= len(hits):
+                return None
+            start = hits[nxt]
+            end = hits[nxt + 1] if nxt + 1 < len(hits) else _next_table(lines, start + 1, end)
+            table = name
+            i += 2
+            continue
+        if isinstance(part, str):
+            name = f"{table}.{part}" if table else part
+            header = [n for n in range(start, end) if re.match(rf"^\s*\[\s*{re.escape(name)}\s*\]", lines[n])]
+            if header:
+                start, end, table = header[0], _next_table(lines, header[0] + 1, len(lines)), name
+                i += 1
+                continue
+            key = [n for n in range(start, end) if re.match(rf"^\s*{re.escape(part)}\s*=", lines[n])]
+            return key[0] + 1 if key else start + 1
+        i += 1
+    return start + 1
+
+
+def _next_table(lines: list[str], start: int, end: int) -> int:
+    return next((n for n in range(start, end) if re.match(r"^\s*\[", lines[n])), end)

@@ -1,0 +1,234 @@
+"""The daemon: every camera checked on its schedule, concurrently (bounded), never two of one at once.
+
+APScheduler runs one interval job per camera on a bounded thread pool (checks are I/O-bound and
+PyAV releases the GIL while it waits and decodes). Each job: probe → judge → state machine → one
+transaction (check row, state, incidents, outbox). Snapshots are files under the state directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+
+from camwatch import sdnotify
+from camwatch.analysis import Baseline, Thresholds
+from camwatch.check import CheckResult, check_camera, write_atomic
+from camwatch.config import Config, HealthSettings, ResolvedCamera
+from camwatch.health import Event, Policy, State, Transition, next_interval, resume, step
+from camwatch.probe.rtsp import RtspSettings
+from camwatch.store import repo
+
+log = logging.getLogger(__name__)
+
+INCIDENT_SNAPSHOTS_KEPT = 40
+
+CheckFn = Callable[[str, str, RtspSettings, Baseline | None, Thresholds], tuple[CheckResult, Baseline | None]]
+
+
+def policy_from(h: HealthSettings) -> Policy:
+    return Policy(failures_to_open=h.failures_to_open, degraded_failures_to_open=h.degraded_failures_to_open,
+                  successes_to_close=h.successes_to_close, flap_window_s=h.flap_window_s,
+                  flap_threshold=h.flap_threshold, backoff_after_s=h.backoff_after_s,
+                  backoff_max_interval_s=h.backoff_max_interval_s)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Stats:
+    """In-memory service figures (the metrics issue exports them)."""
+
+    checks_total: dict[str, int] = field(default_factory=dict)
+    in_flight: int = 0
+    lags_s: list[float] = field(default_factory=list)
+    last_completed: float = field(default_factory=time.monotonic)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Monitor:
+    def __init__(self, config: Config, engine: Engine, node: str | None = None,
+                 check: CheckFn | None = None) -> None:
+        self.config = config
+        self.engine = engine
+        self.node = node or config.district.node_id or socket.gethostname()
+        self.policy = policy_from(config.health)
+        self.thresholds = config.thresholds
+        self.check_fn: CheckFn = check or (lambda cid, url, s, b, th: check_camera(cid, url, s, b, th))
+        self.snapshot_dir = config.state_dir / "snapshots"
+        self.stats = Stats()
+        self.run_id: int | None = None
+        self._running: set[str] = set()
+        self._intervals: dict[str, float] = {}
+        self._guard = threading.Lock()
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=config.file.defaults.concurrency)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone=dt.UTC,
+        )
+        self.scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
+
+    # ------------------------------------------------------------ life cycle
+    def start(self) -> None:
+        now = utcnow()
+        with self.engine.begin() as conn:
+            repo.sync_cameras(conn, ({"id": c.id, "commune": c.cfg.commune, "name": c.cfg.name,
+                                      "location": c.cfg.location} for c in self.config.cameras.values()), now)
+            self.run_id = repo.start_run(conn, self.node, now)
+        for cam in self.config.cameras.values():
+            interval = cam.check.interval_s
+            # spread first checks over the interval, stably per camera, so 1,000 cameras never connect at once
+            offset = (zlib.crc32(cam.id.encode()) % 10_000) / 10_000 * interval
+            self._schedule(cam.id, interval, now + dt.timedelta(seconds=offset))
+        self.scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=5), id="__heartbeat__",
+                               next_run_time=now)
+        self.scheduler.start()
+        log.info("camwatch started: node=%s cameras=%d database=%s", self.node, len(self.config.cameras),
+                 self.engine.url.render_as_string(hide_password=True))
+        sdnotify.notify(f"READY=1\nSTATUS=checking {len(self.config.cameras)} cameras")
+
+    def stop(self) -> None:
+        sdnotify.notify("STOPPING=1")
+        log.info("stopping: waiting for %d running check(s) to finish or reach their deadline", self.stats.in_flight)
+        self.scheduler.shutdown(wait=True)
+        if self.run_id is not None:
+            with self.engine.begin() as conn:
+                repo.heartbeat(conn, self.run_id, utcnow(), stopped=True)
+        log.info("stopped")
+
+    def _schedule(self, camera_id: str, interval: float, first: dt.datetime) -> None:
+        self._intervals[camera_id] = interval
+        self.scheduler.add_job(self.check_one, IntervalTrigger(seconds=interval, jitter=min(2.0, interval * 0.05)),
+                               args=[camera_id], id=camera_id, next_run_time=first, replace_existing=True,
+                               misfire_grace_time=max(1, int(interval)))
+
+    def _on_submitted(self, ev: JobSubmissionEvent) -> None:
+        if ev.job_id == "__heartbeat__":
+            return
+        lag = max(0.0, (utcnow() - ev.scheduled_run_times[0]).total_seconds())
+        with self.stats.lock:
+            self.stats.lags_s.append(lag)
+            del self.stats.lags_s[:-5000]
+        if lag > 5:
+            log.warning("camera=%s check started %.1f s late", ev.job_id, lag)
+
+    def _heartbeat(self) -> None:
+        if self.run_id is not None:
+            with self.engine.begin() as conn:
+                repo.heartbeat(conn, self.run_id, utcnow())
+        longest = max((c.check.interval_s for c in self.config.cameras.values()), default=60)
+        stalled = self.config.cameras and time.monotonic() - self.stats.last_completed > 2 * longest + 30
+        if not stalled:  # a stuck scheduler stops feeding the watchdog, and systemd restarts us
+            sdnotify.notify("WATCHDOG=1")
+        else:
+            log.error("no check has completed for %.0f s: not feeding the watchdog",
+                      time.monotonic() - self.stats.last_completed)
+
+    # ------------------------------------------------------------ one check
+    def check_one(self, camera_id: str) -> CheckResult | None:
+        cam = self.config.cameras[camera_id]
+        with self._guard:
+            if camera_id in self._running:
+                return None  # never two checks of one camera at once
+            self._running.add(camera_id)
+        with self.stats.lock:
+            self.stats.in_flight += 1
+        try:
+            return self._check(cam)
+        except Exception:
+            log.exception("camera=%s check failed with a bug", camera_id)
+            return None
+        finally:
+            with self._guard:
+                self._running.discard(camera_id)
+            with self.stats.lock:
+                self.stats.in_flight -= 1
+                self.stats.last_completed = time.monotonic()
+
+    def _check(self, cam: ResolvedCamera) -> CheckResult:
+        settings = RtspSettings(deadline_s=cam.check.deadline_s, connect_timeout_s=cam.check.connect_timeout_s,
+                                keyframes=cam.check.keyframes, keyframe_spacing_s=cam.check.keyframe_spacing_s)
+        with self.engine.connect() as conn:
+            state, baseline = repo.load_camera(conn, cam.id)
+        result, new_baseline = self.check_fn(cam.id, cam.url(), settings, baseline, self.thresholds)
+        at = result.started_at
+        interval = cam.check.interval_s
+        state = resume(state, at, max_gap_s=2 * self._intervals.get(cam.id, interval) + 10)
+        with self.engine.connect() as conn:
+            maint = repo.in_maintenance(conn, cam.id, cam.cfg.commune, at)
+        new_state, transitions = step(state, result.verdict, at, self.policy, in_maintenance=maint)
+        snapshots = self._snapshots(cam.id, result, new_state, transitions)
+        with self.engine.begin() as conn:  # all of it or none of it
+            repo.record_check(conn, result, self._intervals.get(cam.id, interval), new_state, transitions,
+                              new_baseline, self.node, snapshots)
+        with self.stats.lock:
+            self.stats.checks_total[str(result.verdict)] = self.stats.checks_total.get(str(result.verdict), 0) + 1
+        log.info("camera=%s verdict=%s status=%s duration=%.2fs reason=%s", cam.id, result.verdict,
+                 new_state.status, result.duration_s, result.reason)
+        for t in transitions:
+            _log_transition(cam.id, t)
+        want = next_interval(new_state, interval, at, self.policy)
+        if want != self._intervals.get(cam.id):
+            log.info("camera=%s check interval now %.0f s", cam.id, want)
+            self._schedule(cam.id, want, utcnow() + dt.timedelta(seconds=want))
+        return result
+
+    def _snapshots(self, camera_id: str, result: CheckResult, state: State,
+                   transitions: list[Transition]) -> dict[str, str | None]:
+        """Keep the last good and the first bad picture; copy both aside when an incident opens."""
+        d = self.snapshot_dir / camera_id
+        out: dict[str, str | None] = {}
+        try:
+            if result.jpeg is not None:
+                if result.ok:
+                    out["last_good"] = str(write_atomic(d / "last-good.jpg", result.jpeg))
+                elif state.fail_streak == 1:
+                    write_atomic(d / "first-bad.jpg", result.jpeg)
+                result.snapshot = write_atomic(d / "latest.jpg", result.jpeg)
+            if any(t.event is Event.OPENED for t in transitions):
+                stamp = result.started_at.strftime("%Y%m%dT%H%M%SZ")
+                for name, key in (("first-bad", "first_bad"), ("last-good", "last_good_at_open")):
+                    src = d / f"{name}.jpg"
+                    if src.exists():
+                        dst = d / f"incident-{stamp}-{name}.jpg"
+                        shutil.copyfile(src, dst)
+                        out[key] = str(dst)
+                _prune(d)
+        except OSError as err:  # a full disk loses the picture, never the check
+            log.error("camera=%s cannot write snapshot: %s", camera_id, err.strerror)
+        return out
+
+
+def _prune(d: Path) -> None:
+    files = sorted(d.glob("incident-*.jpg"))
+    for f in files[:-INCIDENT_SNAPSHOTS_KEPT]:
+        f.unlink(missing_ok=True)
+
+
+def _log_transition(camera_id: str, t: Transition) -> None:
+    if t.event is Event.OPENED and t.incident:
+        log.warning("camera=%s incident opened kind=%s severity=%s since=%s", camera_id, t.incident.kind,
+                    t.incident.severity, t.incident.started_at.isoformat())
+    elif t.event is Event.CLOSED and t.incident:
+        log.warning("camera=%s incident closed kind=%s at=%s", camera_id, t.incident.kind,
+                    t.closed_at.isoformat() if t.closed_at else "?")
+    elif t.event is Event.FLAPPING:
+        log.warning("camera=%s is flapping (%s incidents within the window)", camera_id,
+                    t.details.get("opened_in_window"))
+    elif t.event is Event.STATUS:
+        log.info("camera=%s status %s -> %s", camera_id, t.status_from, t.status_to)
