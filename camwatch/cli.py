@@ -357,7 +357,8 @@ def cmd_maintenance(args: argparse.Namespace) -> int:
     with engine.begin() as conn:
         if args.action == "start":
             repo.add_maintenance(conn, now, now + args.duration, args.reason, camera_id=camera, commune=commune)
-            print(f"maintenance for {args.target} until {(now + args.duration).astimezone(ZoneInfo(config.district.timezone)):%d/%m/%Y %H:%M}")
+            until = (now + args.duration).astimezone(ZoneInfo(config.district.timezone))
+            print(f"maintenance for {args.target} until {until:%d/%m/%Y %H:%M}")
         else:
             n = repo.end_maintenance(conn, camera or "", now)
             print(f"ended {n} maintenance window(s) for {args.target}")

@@ -263,7 +263,7 @@ def loads(text: str, source: str = "<string>", base_dir: Path | None = None) -> 
             issues.append(ConfigIssue(f"cameras[{i}] ({cam.id})", locate(text, ("cameras", i, "id")), str(err)))
             continue
         merged = {k: getattr(cam, k) for k in ("interval_s", "deadline_s", "keyframes") if getattr(cam, k) is not None}
-        check = CheckSettings(**{**CheckSettings.model_validate(cf.defaults.model_dump(include=set(CheckSettings.model_fields))).model_dump(), **merged})
+        check = CheckSettings(**{**cf.defaults.model_dump(include=set(CheckSettings.model_fields)), **merged})
         cameras[cam.id] = ResolvedCamera(cam, next(c for c in cf.communes if c.id == cam.commune), check, user, password)
     if issues:
         raise ConfigError(source, issues)

@@ -80,7 +80,8 @@ class State:
             fail_severity=Status(d["fail_severity"]) if d.get("fail_severity") else None,
             fail_kind=Verdict(d["fail_kind"]) if d.get("fail_kind") else None,
             first_fail_at=d.get("first_fail_at"), ok_streak=d.get("ok_streak", 0), first_ok_at=d.get("first_ok_at"),
-            incident=Incident(Verdict(inc["kind"]), Status(inc["severity"]), inc["started_at"], inc["opened_at"]) if inc else None,
+            incident=(Incident(Verdict(inc["kind"]), Status(inc["severity"]), inc["started_at"], inc["opened_at"])
+                      if inc else None),
             recent_opens=tuple(d.get("recent_opens", ())), flapping=d.get("flapping", False),
             last_check_at=d.get("last_check_at"), bad_since=d.get("bad_since"),
         )

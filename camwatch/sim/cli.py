@@ -12,7 +12,7 @@ from pathlib import Path
 from camwatch.sim.fleet import Fleet, free_port
 from camwatch.sim.scenes import SCENES
 
-FAULT_SCENES = ("black", "frozen", "covered", "blurred", "moved", "hang")
+FAULT_SCENES = ("black", "frozen", "covered", "blurred", "moved")
 
 # the demo district: communes of Sơn Động with a few cameras each, and what each camera will show
 DEMO = [
@@ -55,7 +55,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
               f"(user {args.user!r}; password from --password / $CAMWATCH_SIM_PASSWORD)")
         print(f"faulty: {', '.join(f'{m}={s}' for m, s in bad.items()) or 'none'}")
         print(f"hostile ports: accepts-and-hangs 127.0.0.1:{fleet.hang_port}, garbage 127.0.0.1:{fleet.garbage_port}")
-        print(f"switch a camera at run time by editing {fleet.control} (scenes: {', '.join((*SCENES, 'hang'))})")
+        print(f"switch a camera at run time by editing {fleet.control} (scenes: {', '.join(SCENES)})")
         print("Ctrl-C stops.")
         _wait_for_signal()
     return 0

@@ -4,14 +4,13 @@ Runs under Debian's /usr/bin/python3 (python3-gi, gir1.2-gst-rtsp-server-1.0), a
 camwatch; it imports nothing but the standard library and GStreamer, so it is started by path.
 
 Each mount point is one camera. What a camera shows is read from a JSON control file at every new
-session, so tests, the demo and benchmarks can switch faults at run time::
+session, so tests, the demo and benchmarks can switch faults at run time (scene = clip name)::
 
     {"user": "admin", "password": "p@ss:w#rd",
      "mounts": {"cam01": "day", "cam02": "black"}}
 
 A session gets its own pipeline (no re-encoding, nothing shared: FFmpeg clients send
-``Range: npt=0.000-`` which would rewind a shared file for every viewer). A mount whose scene is
-``hang`` accepts the request and never sends a frame. Besides RTSP, the server can listen on a
+``Range: npt=0.000-`` which would rewind a shared file for every viewer). Besides RTSP, the server can listen on a
 port that accepts connections and never answers (``--hang-port``) and on one that answers garbage
 (``--garbage-port``): the hostile cameras of the test-suite.
 """
@@ -59,13 +58,8 @@ class Factory(GstRtspServer.RTSPMediaFactory):
 
     def do_create_element(self, url):
         scene = self.control.data().get("mounts", {}).get(self.mount, "day")
-        if scene == "hang":
-            # a live source that never produces a frame: the session sets up, no packet ever comes
-            desc = "( appsrc is-live=true format=time caps=video/x-h264,stream-format=byte-stream,alignment=au "
-            desc += "! h264parse ! rtph264pay name=pay0 pt=96 )"
-        else:
-            clip = os.path.join(self.clips, f"{scene}.mp4")
-            desc = f'( filesrc location="{clip}" ! qtdemux ! h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96 )'
+        clip = os.path.join(self.clips, f"{scene}.mp4")
+        desc = f'( filesrc location="{clip}" ! qtdemux ! h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96 )'
         return Gst.parse_launch(desc)
 
 
