@@ -185,7 +185,7 @@ def add_maintenance(conn: Connection, starts_at: dt.datetime, ends_at: dt.dateti
         raise ValueError("maintenance is for one camera or one commune")
     return conn.execute(insert(maintenance).values(camera_id=camera_id, commune=commune, starts_at=starts_at,
                                                    ends_at=ends_at, reason=reason, source=source)
-                        ).returning(maintenance.c.id).scalar_one()
+                        .returning(maintenance.c.id)).scalar_one()
 
 
 def end_maintenance(conn: Connection, camera_id: str, now: dt.datetime) -> int:
