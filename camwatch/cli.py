@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if not getattr(args, "func", None):
         ap.print_help()
         return EXIT_USAGE
@@ -231,7 +232,7 @@ def _print_results(results: list[CheckResult], as_json: bool, cams: dict[str, An
 def cmd_db(args: argparse.Namespace) -> int:
     from camwatch.store import repo
 
-    config = cfgmod.load(args.config)
+    config = cfgmod.load(args.config, secrets=False)
     if args.action == "upgrade":
         repo.upgrade(config.database_url)
     engine = repo.make_engine(config.database_url)
@@ -258,7 +259,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from camwatch.store import repo
 
-    config = cfgmod.load(args.config)
+    config = cfgmod.load(args.config, secrets=False)
     engine = repo.make_engine(config.database_url)
     tz = ZoneInfo(config.district.timezone)
     now = dt.datetime.now(dt.UTC)
@@ -307,7 +308,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_incidents(args: argparse.Namespace) -> int:
     from camwatch.store import repo
 
-    config = cfgmod.load(args.config)
+    config = cfgmod.load(args.config, secrets=False)
     engine = repo.make_engine(config.database_url)
     tz = ZoneInfo(config.district.timezone)
     with engine.connect() as conn:
@@ -334,7 +335,7 @@ def cmd_maintenance(args: argparse.Namespace) -> int:
     from camwatch.store import repo
     from camwatch.store.schema import maintenance
 
-    config = cfgmod.load(args.config)
+    config = cfgmod.load(args.config, secrets=False)
     repo.upgrade(config.database_url)
     engine = repo.make_engine(config.database_url)
     now = dt.datetime.now(dt.UTC)

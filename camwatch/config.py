@@ -219,7 +219,8 @@ class Config:
         return self.file.district.database_url or f"sqlite:///{self.state_dir / 'camwatch.db'}"
 
 
-def load(path: Path | str = DEFAULT_CONFIG) -> Config:
+def load(path: Path | str = DEFAULT_CONFIG, secrets: bool = True) -> Config:
+    """Load and validate; `secrets=False` skips resolving passwords (for commands that never connect)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -227,10 +228,10 @@ def load(path: Path | str = DEFAULT_CONFIG) -> Config:
         raise ConfigError(str(path), [ConfigIssue("", None, f"cannot read the file: {err.strerror}")]) from None
     except UnicodeDecodeError as err:
         raise ConfigError(str(path), [ConfigIssue("", None, f"not UTF-8 ({err.reason} at byte {err.start})")]) from None
-    return loads(text, str(path), base_dir=path.resolve().parent)
+    return loads(text, str(path), base_dir=path.resolve().parent, secrets=secrets)
 
 
-def loads(text: str, source: str = "<string>", base_dir: Path | None = None) -> Config:
+def loads(text: str, source: str = "<string>", base_dir: Path | None = None, secrets: bool = True) -> Config:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -248,7 +249,7 @@ def loads(text: str, source: str = "<string>", base_dir: Path | None = None) -> 
     issues = _cross_check(cf, text)
     cameras: dict[str, ResolvedCamera] = {}
     try:
-        default_password = _password(cf.defaults, base_dir)
+        default_password = _password(cf.defaults, base_dir) if secrets else None
     except ValueError as err:  # reported once, here, not for every camera that inherits it
         default_password = None
         key = str(err).split(":", 1)[0]
@@ -258,7 +259,8 @@ def loads(text: str, source: str = "<string>", base_dir: Path | None = None) -> 
             continue
         try:
             own = cam.password is not None or cam.password_env is not None or cam.password_file is not None
-            user, password = cam.user or cf.defaults.user, _password(cam, base_dir) if own else default_password
+            password = (_password(cam, base_dir) if own else default_password) if secrets else None
+            user = cam.user or cf.defaults.user
         except ValueError as err:
             issues.append(ConfigIssue(f"cameras[{i}] ({cam.id})", locate(text, ("cameras", i, "id")), str(err)))
             continue

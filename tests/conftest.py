@@ -31,7 +31,9 @@ def closed_port() -> int:
 
 
 def _pg_url() -> str | None:
-    return os.environ.get("CAMWATCH_TEST_PG_URL")
+    """$CAMWATCH_TEST_PG_URL, or the database that scripts/setup.sh --test started."""
+    written = Path(__file__).parent.parent / ".pg-test-url"
+    return os.environ.get("CAMWATCH_TEST_PG_URL") or (written.read_text().strip() if written.exists() else None)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -45,7 +47,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     base = _pg_url()
     if not base:
         if os.environ.get("CI"):
-            pytest.fail("CAMWATCH_TEST_PG_URL is not set in CI: .ci/run must start PostgreSQL")
+            pytest.fail("no PostgreSQL in CI: scripts/setup.sh --test must start it")
         pytest.skip("no PostgreSQL (set CAMWATCH_TEST_PG_URL)")
     name = f"cw_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")

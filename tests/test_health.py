@@ -55,7 +55,7 @@ def test_no_recovery_without_the_alert_it_recovers_from() -> None:
 
 
 def test_degraded_incident_for_picture_problems() -> None:
-    s, out = run([OK, BLUR, BLUR, BLUR])
+    s, _ = run([OK, BLUR, BLUR, BLUR])
     assert s.status is Status.DEGRADED and s.incident is not None and s.incident.kind is BLUR
 
 

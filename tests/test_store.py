@@ -12,7 +12,7 @@ from camwatch.check import CheckResult
 from camwatch.health import Policy, State, Status, step
 from camwatch.model import Verdict
 from camwatch.store import repo
-from camwatch.store.schema import cameras, checks, incidents, notifications
+from camwatch.store.schema import cameras, checks, notifications
 
 T0 = dt.datetime(2026, 11, 28, 0, 0, tzinfo=dt.UTC)
 P = Policy(failures_to_open=2, successes_to_close=2)
