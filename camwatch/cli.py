@@ -270,7 +270,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         for cam in repo.camera_rows(conn, args.commune):
             up = {}
             for label, days in (("24h", 1), ("7d", 7), ("30d", 30)):
-                b = repo.camera_breakdown(conn, cam.id, cam.commune, now - dt.timedelta(days=days), now)
+                start = now - dt.timedelta(days=days)
+                b = repo.camera_breakdown(conn, cam.id, cam.commune, start, now,
+                                          config.maintenance_windows(cam.id, cam.commune, start, now))
                 up[label] = None if b.availability is None else round(100 * b.availability, 2)
             inc = open_inc.get(cam.id)
             rows.append({

@@ -6,6 +6,7 @@ systemd credential) and held as `SecretStr`, so that they never print.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tomllib
@@ -15,7 +16,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from camwatch.analysis import Thresholds
 from camwatch.urls import with_credentials
@@ -66,6 +67,17 @@ class HealthSettings(_Strict):
     backoff_max_interval_s: float = Field(600, ge=1)
     flap_window_s: float = Field(3600, gt=0)
     flap_threshold: int = Field(4, ge=2)  # incidents opened within the window that make a camera "flapping"
+    failures_by_kind: dict[str, Annotated[int, Field(ge=1)]] = {}  # e.g. {moved = 5}: per-verdict override
+
+    @field_validator("failures_by_kind")
+    @classmethod
+    def _kinds(cls, v: dict[str, int]) -> dict[str, int]:
+        from camwatch.model import Verdict
+
+        bad = [k for k in v if k not in {x.value for x in Verdict} or k == "ok"]
+        if bad:
+            raise ValueError(f"unknown verdict(s) {', '.join(bad)}")
+        return v
 
 
 class Defaults(Credentials, CheckSettings):
@@ -81,6 +93,7 @@ class District(_Strict):
     state_dir: Path = Path("state")
     database_url: str | None = None
     node_id: str | None = None
+    retention_days: int = Field(90, ge=1)  # raw checks kept this long, then rolled up per hour
 
     @field_validator("timezone")
     @classmethod
@@ -107,9 +120,26 @@ class Commune(_Strict):
 
 
 class Maintenance(_Strict):
-    start: str  # ISO date-time, or HH:MM for a daily window
-    end: str
+    """A planned window: one-off (`start`/`end`, local ISO date-times) or daily (`daily = "01:00-02:30"`)."""
+
+    camera: str | None = None
+    commune: str | None = None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    daily: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
     reason: str = ""
+
+    @model_validator(mode="after")
+    def _shape(self) -> Maintenance:
+        if (self.camera is None) == (self.commune is None):
+            raise ValueError("give exactly one of `camera` or `commune`")
+        if self.daily is None and (self.start is None or self.end is None):
+            raise ValueError("give `start` and `end`, or `daily`")
+        if self.daily is not None and (self.start is not None or self.end is not None):
+            raise ValueError("give `start` and `end`, or `daily`, not both")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("`end` must be after `start`")
+        return self
 
 
 class Camera(Credentials):
@@ -147,6 +177,7 @@ class ConfigFile(_Strict):
     technicians: list[Technician] = []
     communes: list[Commune] = []
     cameras: list[Camera] = []
+    maintenance: list[Maintenance] = []
 
 
 @dataclass(frozen=True)
@@ -208,6 +239,27 @@ class Config:
 
     def commune(self, commune_id: str) -> Commune:
         return next(c for c in self.file.communes if c.id == commune_id)
+
+    def maintenance_windows(self, camera_id: str, commune: str, start: dt.datetime,
+                            end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The config's planned windows for one camera over [start, end), as UTC intervals."""
+        tz = ZoneInfo(self.district.timezone)
+        out = []
+        for m in self.file.maintenance:
+            if m.camera != camera_id and m.commune != commune:
+                continue
+            if m.start is not None and m.end is not None:
+                a, b = (x if x.tzinfo else x.replace(tzinfo=tz) for x in (m.start, m.end))
+                out.append((a.astimezone(dt.UTC), b.astimezone(dt.UTC)))
+            elif m.daily:
+                (h1, m1), (h2, m2) = (map(int, t.split(":")) for t in m.daily.split("-"))
+                day = start.astimezone(tz).date() - dt.timedelta(days=1)
+                while dt.datetime.combine(day, dt.time(0), tz) < end:
+                    a = dt.datetime.combine(day, dt.time(h1, m1), tz)
+                    b = dt.datetime.combine(day + dt.timedelta(days=1) if (h2, m2) <= (h1, m1) else day, dt.time(h2, m2), tz)
+                    out.append((a.astimezone(dt.UTC), b.astimezone(dt.UTC)))
+                    day += dt.timedelta(days=1)
+        return [(a, b) for a, b in out if b > start and a < end]
 
     @property
     def state_dir(self) -> Path:
@@ -306,6 +358,14 @@ def _cross_check(cf: ConfigFile, text: str) -> list[ConfigIssue]:
             if t not in techs:
                 issues.append(ConfigIssue(f"communes[{i}].technicians", locate(text, ("communes", i, "technicians")),
                                           f"unknown technician {t!r}"))
+    cam_ids = {c.id for c in cf.cameras}
+    for i, m in enumerate(cf.maintenance):
+        if m.camera is not None and m.camera not in cam_ids:
+            issues.append(ConfigIssue(f"maintenance[{i}].camera", locate(text, ("maintenance", i, "camera")),
+                                      f"unknown camera {m.camera!r}"))
+        if m.commune is not None and m.commune not in communes:
+            issues.append(ConfigIssue(f"maintenance[{i}].commune", locate(text, ("maintenance", i, "commune")),
+                                      f"unknown commune {m.commune!r}"))
     for i, cam in enumerate(cf.cameras):
         if cam.commune not in communes:
             issues.append(ConfigIssue(f"cameras[{i}].commune", locate(text, ("cameras", i, "commune")),

@@ -39,6 +39,7 @@ class Policy:
     flap_threshold: int = 4
     backoff_after_s: float = 6 * 3600.0
     backoff_max_interval_s: float = 600.0
+    failures_by_kind: dict[str, int] = field(default_factory=dict)  # per-verdict override of failures to open
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,8 @@ def step(state: State, verdict: Verdict, at: dt.datetime, policy: Policy,
             s = replace(s, incident=None)
     # open: enough consecutive failures of one severity (a worse one replaces a milder incident)
     if sev is not Status.OK and not in_maintenance:
-        need = policy.failures_to_open if sev is Status.DOWN else policy.degraded_failures_to_open
+        need = policy.failures_by_kind.get(str(verdict)) or (
+            policy.failures_to_open if sev is Status.DOWN else policy.degraded_failures_to_open)
         milder = s.incident is not None and s.incident.severity is Status.DEGRADED and sev is Status.DOWN
         if s.fail_streak >= need and (s.incident is None or milder):
             start = s.first_fail_at or at

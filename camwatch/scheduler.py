@@ -43,7 +43,7 @@ def policy_from(h: HealthSettings) -> Policy:
     return Policy(failures_to_open=h.failures_to_open, degraded_failures_to_open=h.degraded_failures_to_open,
                   successes_to_close=h.successes_to_close, flap_window_s=h.flap_window_s,
                   flap_threshold=h.flap_threshold, backoff_after_s=h.backoff_after_s,
-                  backoff_max_interval_s=h.backoff_max_interval_s)
+                  backoff_max_interval_s=h.backoff_max_interval_s, failures_by_kind=dict(h.failures_by_kind))
 
 
 def utcnow() -> dt.datetime:
@@ -97,6 +97,8 @@ class Monitor:
             self._schedule(cam.id, interval, now + dt.timedelta(seconds=offset))
         self.scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=5), id="__heartbeat__",
                                next_run_time=now)
+        self.scheduler.add_job(self._rollup, IntervalTrigger(hours=6), id="__rollup__",
+                               next_run_time=now + dt.timedelta(minutes=5))
         self.scheduler.start()
         log.info("camwatch started: node=%s cameras=%d database=%s", self.node, len(self.config.cameras),
                  self.engine.url.render_as_string(hide_password=True))
@@ -118,7 +120,7 @@ class Monitor:
                                misfire_grace_time=max(1, int(interval)))
 
     def _on_submitted(self, ev: JobSubmissionEvent) -> None:
-        if ev.job_id == "__heartbeat__":
+        if ev.job_id.startswith("__"):
             return
         lag = max(0.0, (utcnow() - ev.scheduled_run_times[0]).total_seconds())
         with self.stats.lock:
@@ -138,6 +140,13 @@ class Monitor:
         else:
             log.error("no check has completed for %.0f s: not feeding the watchdog",
                       time.monotonic() - self.stats.last_completed)
+
+    def _rollup(self) -> None:
+        cutoff = utcnow() - dt.timedelta(days=self.config.district.retention_days)
+        with self.engine.begin() as conn:
+            n = repo.rollup(conn, cutoff)
+        if n:
+            log.info("rolled up %d checks older than %s into hourly rows", n, cutoff.date())
 
     # ------------------------------------------------------------ one check
     def check_one(self, camera_id: str) -> CheckResult | None:
@@ -170,7 +179,8 @@ class Monitor:
         interval = cam.check.interval_s
         state = resume(state, at, max_gap_s=2 * self._intervals.get(cam.id, interval) + 10)
         with self.engine.connect() as conn:
-            maint = repo.in_maintenance(conn, cam.id, cam.cfg.commune, at)
+            maint = repo.in_maintenance(conn, cam.id, cam.cfg.commune, at) or bool(
+                self.config.maintenance_windows(cam.id, cam.cfg.commune, at, at + dt.timedelta(seconds=1)))
         new_state, transitions = step(state, result.verdict, at, self.policy, in_maintenance=maint)
         snapshots = self._snapshots(cam.id, result, new_state, transitions)
         with self.engine.begin() as conn:  # all of it or none of it

@@ -70,3 +70,45 @@ def test_urls_are_encoded_and_masked() -> None:
     assert mask_url(url) == "rtsp://admin:***@192.168.1.64:554/Streaming/Channels/102"
     assert mask_url("rtsp://u:raw@pass@h/p and rtsp://h2/x") == "rtsp://u:***@h/p and rtsp://h2/x"
     assert split_credentials("rtsp://admin:a%23b@h:554/p") == ("rtsp://h:554/p", "admin", "a#b")
+
+
+def test_planned_maintenance_windows_one_off_and_daily_in_local_time() -> None:
+    import datetime as dt
+
+    text = (CASES / "base.toml").read_text(encoding="utf-8") + """
+[[maintenance]]
+camera = "YD-01"
+start = 2026-12-01T08:00:00
+end = 2026-12-01T12:00:00
+reason = "thay ống kính"
+
+[[maintenance]]
+commune = "yen-dinh"
+daily = "23:30-00:30"
+"""
+    cfg = cfgmod.loads(text)
+    utc = dt.UTC
+    day = (dt.datetime(2026, 12, 1, 0, 0, tzinfo=utc), dt.datetime(2026, 12, 2, 0, 0, tzinfo=utc))
+    got = sorted(cfg.maintenance_windows("YD-01", "yen-dinh", *day))
+    assert (dt.datetime(2026, 12, 1, 1, 0, tzinfo=utc), dt.datetime(2026, 12, 1, 5, 0, tzinfo=utc)) in got  # 08–12 +07
+    assert (dt.datetime(2026, 12, 1, 16, 30, tzinfo=utc), dt.datetime(2026, 12, 1, 17, 30, tzinfo=utc)) in got
+    assert cfg.maintenance_windows("OTHER", "other-commune", *day) == []
+
+
+def test_bad_maintenance_entries_are_reported() -> None:
+    text = (CASES / "base.toml").read_text(encoding="utf-8") + """
+[[maintenance]]
+camera = "YD-09"
+daily = "01:00-02:00"
+
+[[maintenance]]
+commune = "yen-dinh"
+daily = "25:00-02:00"
+"""
+    with pytest.raises(cfgmod.ConfigError) as exc:
+        cfgmod.loads(text)
+    got = [str(i) for i in exc.value.issues]
+    assert got[0].startswith("line 24: maintenance[1].daily: String should match pattern")
+    with pytest.raises(cfgmod.ConfigError) as exc:
+        cfgmod.loads(text.replace("25:00", "01:00"))
+    assert [str(i) for i in exc.value.issues] == ["line 19: maintenance[0].camera: unknown camera 'YD-09'"]

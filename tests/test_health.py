@@ -137,3 +137,14 @@ def test_a_week_of_random_faults_never_duplicates_or_orphans_incidents() -> None
                 open_count -= 1
                 assert open_count == 0, "closed an incident that was not open"
         assert (s.incident is not None) == (open_count == 1)
+
+
+def test_failures_to_open_can_be_set_per_kind() -> None:
+    p = Policy(failures_to_open=3, degraded_failures_to_open=3, failures_by_kind={"moved": 5})
+    s = State()
+    opened_at = None
+    for i, v in enumerate([OK] + [Verdict.MOVED] * 6):
+        s, ts = step(s, v, T0 + dt.timedelta(minutes=i), p)
+        if any(t.event is Event.OPENED for t in ts):
+            opened_at = i
+    assert opened_at == 5

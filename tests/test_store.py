@@ -123,3 +123,25 @@ def test_uptime_from_history_counts_gaps_as_unmonitored(engine: Engine) -> None:
     assert b.maintenance_s == 5 * 60
     assert b.degraded_s == 0
     assert b.availability == pytest.approx(b.up_s / (b.up_s + b.down_s))
+
+
+def test_rollup_keeps_uptime_exact(engine: Engine) -> None:
+    from camwatch.store.schema import check_hours
+
+    sync(engine, ["R"])
+    pattern = [Verdict.OK] * 50 + [Verdict.BLACK] * 20 + [Verdict.OK] * 60 + [Verdict.OFFLINE] * 5 + [Verdict.OK] * 40
+    for m, v in enumerate(pattern):
+        do_check(engine, "R", v, m * 1.5)  # every 90 s with a 60 s interval: coverage is interval × 2 + 10 s
+    for m in range(200, 240):  # then a gap, then more checks
+        do_check(engine, "R", Verdict.OK, m * 1.5)
+    window = (T0, T0 + dt.timedelta(hours=7))
+    with engine.connect() as conn:
+        before = repo.camera_breakdown(conn, "R", "yen-dinh", *window)
+    with engine.begin() as conn:
+        removed = repo.rollup(conn, T0 + dt.timedelta(hours=4, minutes=20))
+    with engine.connect() as conn:
+        after = repo.camera_breakdown(conn, "R", "yen-dinh", *window)
+        hours = conn.execute(select(func.count()).select_from(check_hours)).scalar()
+        left = conn.execute(select(func.count()).select_from(checks).where(checks.c.camera_id == "R")).scalar()
+    assert removed > 0 and hours >= 4 and left == len(pattern) + 40 - removed
+    assert after == before

@@ -66,6 +66,7 @@ def upgrade() -> None:
     sa.Column('checks', sa.Integer(), nullable=False),
     sa.Column('ok', sa.Integer(), nullable=False),
     sa.Column('covered_s', sa.Float(), nullable=False),
+    sa.Column('spans', sa.JSON(), nullable=False),
     sa.Column('verdicts', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['camera_id'], ['cameras.id'], name=op.f('fk_check_hours_camera_id_cameras')),
     sa.PrimaryKeyConstraint('camera_id', 'hour', name=op.f('pk_check_hours'))

@@ -103,7 +103,8 @@ check_hours = Table(  # raw checks older than the retention period, rolled up pe
     Column("checks", Integer, nullable=False),
     Column("ok", Integer, nullable=False),
     Column("covered_s", Float, nullable=False),
-    Column("verdicts", JSON, nullable=False),
+    Column("spans", JSON, nullable=False),  # covered time as [start, end] second offsets within the hour
+    Column("verdicts", JSON, nullable=False),  # verdict → number of checks
 )
 
 incidents = Table(
