@@ -123,12 +123,12 @@ def encode(frames: Iterator[np.ndarray], path: Path, size: tuple[int, int]) -> N
 
 
 def ensure_clips(directory: Path, sizes: tuple[str, ...] = ("360p",),
-                 progress: Callable[[str], None] | None = None) -> dict[str, Path]:
+                 progress: Callable[[str], None] | None = None, scenes: tuple[str, ...] = SCENES) -> dict[str, Path]:
     """Encode every scene once into `directory` (skipping clips already there); return name → path."""
     directory.mkdir(parents=True, exist_ok=True)
     clips: dict[str, Path] = {}
     for size_name in sizes:
-        for scene in SCENES:
+        for scene in scenes:
             name = scene if size_name == "360p" else f"{scene}_{size_name}"
             path = directory / f"{name}.mp4"
             if not path.exists():
