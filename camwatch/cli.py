@@ -247,6 +247,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = cfgmod.load(args.config)
     repo.upgrade(config.database_url)
     monitor = Monitor(config, repo.make_engine(config.database_url))
+    start_metrics(monitor, config)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -254,6 +255,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     stop.wait()
     monitor.stop()
     return EXIT_OK
+
+
+def start_metrics(monitor: Any, config: cfgmod.Config) -> None:
+    """Serve /metrics as the config says (TLS and basic auth optional)."""
+    from camwatch.metrics import serve
+
+    ms = config.file.metrics
+    if not ms.enabled:
+        return
+    host, port = ms.host_port
+    try:
+        password = ms.basic_auth_password()
+    except (ValueError, OSError) as err:
+        raise UsageError(f"metrics basic auth: {err}") from None
+    try:
+        serve(monitor.metrics.registry, host, port, str(ms.tls_cert_file) if ms.tls_cert_file else None,
+              str(ms.tls_key_file) if ms.tls_key_file else None,
+              (ms.basic_auth_user, password) if ms.basic_auth_user and password is not None else None)
+    except OSError as err:
+        raise UsageError(f"cannot serve metrics on {ms.listen}: {err.strerror}") from None
+    log.info("metrics on %s://%s/metrics", "https" if ms.tls_cert_file else "http", ms.listen)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

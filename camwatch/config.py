@@ -171,8 +171,43 @@ class Camera(Credentials):
         return v
 
 
+class MetricsSettings(_Strict):
+    enabled: bool = True
+    listen: str = Field("127.0.0.1:9834", pattern=r"^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$")  # host:port; "0.0.0.0:9834" = all
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    basic_auth_user: str | None = None
+    basic_auth_password_env: str | None = None
+    basic_auth_password_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _pairs(self) -> MetricsSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("give both tls_cert_file and tls_key_file, or neither")
+        has_pw = self.basic_auth_password_env is not None or self.basic_auth_password_file is not None
+        if (self.basic_auth_user is None) != (not has_pw):
+            raise ValueError("basic auth needs basic_auth_user and basic_auth_password_env or _file")
+        return self
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]") or "0.0.0.0", int(port)
+
+    def basic_auth_password(self) -> str | None:
+        if self.basic_auth_password_env:
+            value = os.environ.get(self.basic_auth_password_env)
+            if value is None:
+                raise ValueError(f"metrics.basic_auth_password_env: {self.basic_auth_password_env} is not set")
+            return value
+        if self.basic_auth_password_file:
+            return self.basic_auth_password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        return None
+
+
 class ConfigFile(_Strict):
     district: District = District()
+    metrics: MetricsSettings = MetricsSettings()
     defaults: Defaults = Defaults()
     technicians: list[Technician] = []
     communes: list[Commune] = []

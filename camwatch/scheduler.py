@@ -29,6 +29,7 @@ from camwatch.analysis import Baseline, Thresholds
 from camwatch.check import CheckResult, check_camera, write_atomic
 from camwatch.config import Config, HealthSettings, ResolvedCamera
 from camwatch.health import Event, Policy, State, Transition, next_interval, resume, step
+from camwatch.metrics import CameraCollector, CameraView, Metrics
 from camwatch.probe.rtsp import RtspSettings
 from camwatch.store import repo
 
@@ -63,7 +64,7 @@ class Stats:
 
 class Monitor:
     def __init__(self, config: Config, engine: Engine, node: str | None = None,
-                 check: CheckFn | None = None) -> None:
+                 check: CheckFn | None = None, metrics: Metrics | None = None) -> None:
         self.config = config
         self.engine = engine
         self.node = node or config.district.node_id or socket.gethostname()
@@ -82,6 +83,28 @@ class Monitor:
             timezone=dt.UTC,
         )
         self.scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
+        self.metrics = metrics or Metrics()
+        self.views: dict[str, CameraView] = {}
+        self.metrics.registry.register(CameraCollector(
+            lambda: [self.views[c] for c in self.config.cameras if c in self.views], self._outbox_counts))
+
+    def _outbox_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return repo.outbox_counts(conn)
+
+    def _load_views(self) -> None:
+        with self.engine.connect() as conn:
+            rows = {r.id: r for r in repo.camera_rows(conn)}
+            open_kind = {r.camera_id: r.kind for r in repo.incident_rows(conn, open_only=True)}
+        for cam in self.config.cameras.values():
+            r = rows.get(cam.id)
+            v = CameraView(cam.id, cam.cfg.commune, cam.cfg.name)
+            if r is not None:
+                v.status, v.verdict, v.incident_kind = r.status, r.last_verdict, open_kind.get(cam.id)
+                v.last_check_ts = r.last_check_at.timestamp() if r.last_check_at else None
+                v.width, v.height, v.model, v.firmware = r.width, r.height, r.model, r.firmware
+                v.consecutive_failures = State.from_json(r.state).fail_streak
+            self.views[cam.id] = v
 
     # ------------------------------------------------------------ life cycle
     def start(self) -> None:
@@ -90,6 +113,7 @@ class Monitor:
             repo.sync_cameras(conn, ({"id": c.id, "commune": c.cfg.commune, "name": c.cfg.name,
                                       "location": c.cfg.location} for c in self.config.cameras.values()), now)
             self.run_id = repo.start_run(conn, self.node, now)
+        self._load_views()
         for cam in self.config.cameras.values():
             interval = cam.check.interval_s
             # spread first checks over the interval, stably per camera, so 1,000 cameras never connect at once
@@ -123,6 +147,7 @@ class Monitor:
         if ev.job_id.startswith("__"):
             return
         lag = max(0.0, (utcnow() - ev.scheduled_run_times[0]).total_seconds())
+        self.metrics.lag.observe(lag)
         with self.stats.lock:
             self.stats.lags_s.append(lag)
             del self.stats.lags_s[:-5000]
@@ -157,6 +182,7 @@ class Monitor:
             self._running.add(camera_id)
         with self.stats.lock:
             self.stats.in_flight += 1
+        self.metrics.in_flight.inc()
         try:
             return self._check(cam)
         except Exception:
@@ -168,6 +194,7 @@ class Monitor:
             with self.stats.lock:
                 self.stats.in_flight -= 1
                 self.stats.last_completed = time.monotonic()
+            self.metrics.in_flight.dec()
 
     def _check(self, cam: ResolvedCamera) -> CheckResult:
         settings = RtspSettings(deadline_s=cam.check.deadline_s, connect_timeout_s=cam.check.connect_timeout_s,
@@ -188,6 +215,7 @@ class Monitor:
                               new_baseline, self.node, snapshots)
         with self.stats.lock:
             self.stats.checks_total[str(result.verdict)] = self.stats.checks_total.get(str(result.verdict), 0) + 1
+        self._observe(cam, result, new_state, transitions)
         log.info("camera=%s verdict=%s status=%s duration=%.2fs reason=%s", cam.id, result.verdict,
                  new_state.status, result.duration_s, result.reason)
         for t in transitions:
@@ -197,6 +225,26 @@ class Monitor:
             log.info("camera=%s check interval now %.0f s", cam.id, want)
             self._schedule(cam.id, want, utcnow() + dt.timedelta(seconds=want))
         return result
+
+    def _observe(self, cam: ResolvedCamera, result: CheckResult, state: State, transitions: list[Transition]) -> None:
+        m = self.metrics
+        m.checks.labels(str(result.verdict)).inc()
+        m.check_duration.observe(result.duration_s)
+        m.last_check_completed.set_to_current_time()
+        for t in transitions:
+            if t.event is Event.OPENED and t.incident:
+                m.transitions.labels(str(t.incident.kind)).inc()
+        s, n = result.stream, result.numbers
+        v = self.views.get(cam.id) or CameraView(cam.id, cam.cfg.commune, cam.cfg.name)
+        v.status, v.verdict = str(state.status), str(result.verdict)
+        v.incident_kind = str(state.incident.kind) if state.incident else None
+        v.last_check_ts, v.duration_s = result.started_at.timestamp(), result.duration_s
+        v.consecutive_failures = state.fail_streak
+        if result.error is None:  # keep the last known stream facts while a camera is unreachable
+            v.ttff_s, v.fps, v.bitrate_bps = s.time_to_first_frame_s, s.fps, s.bitrate_bps
+            v.luma, v.sharpness_ratio = n.get("luma"), n.get("sharpness_ratio")
+            v.width, v.height, v.codec = s.width, s.height, s.codec
+        self.views[cam.id] = v
 
     def _snapshots(self, camera_id: str, result: CheckResult, state: State,
                    transitions: list[Transition]) -> dict[str, str | None]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from camwatch.sim.fleet import Fleet
+from camwatch.sim.fleet import Fleet, free_port
 from camwatch.store import repo
 from camwatch.store.schema import checks
 from tests.conftest import PASSWORD
@@ -29,6 +29,9 @@ def write_config(tmp: Path, fleet: Fleet, closed_port: int) -> Path:
 [district]
 name = "Thử nghiệm"
 state_dir = "{tmp / 'state'}"
+
+[metrics]
+listen = "127.0.0.1:{free_port()}"
 
 [defaults]
 user = "admin"

@@ -68,10 +68,11 @@ def _wait_for_signal() -> None:
     stop.wait()
 
 
-def demo_config(fleet: Fleet, state_dir: Path, closed_port: int) -> str:
+def demo_config(fleet: Fleet, state_dir: Path, closed_port: int, metrics_port: int) -> str:
     lines = [
         "# written by `camwatch demo`: a simulated district on this machine",
         "[district]", 'name = "Sơn Động (demo)"', f'state_dir = "{state_dir}"', "",
+        "[metrics]", f'listen = "127.0.0.1:{metrics_port}"', "",
         "[defaults]", f'user = "{fleet.user}"', 'password_env = "CAMWATCH_DEMO_PASSWORD"',
         "interval_s = 15", "deadline_s = 8", "concurrency = 8", "",
         "[defaults.health]", "failures_to_open = 2", "degraded_failures_to_open = 2", "successes_to_close = 2",
@@ -93,8 +94,20 @@ def demo_config(fleet: Fleet, state_dir: Path, closed_port: int) -> str:
     return "\n".join(lines)
 
 
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from camwatch import config as cfgmod
+    from camwatch.cli import start_metrics
     from camwatch.scheduler import Monitor
     from camwatch.store import repo
 
@@ -108,15 +121,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with fleet:
         os.environ["CAMWATCH_DEMO_PASSWORD"] = fleet.password or ""
         path = state / "cameras.toml"
-        path.write_text(demo_config(fleet, state, free_port()), encoding="utf-8")
+        metrics_port = 9834 if _port_free(9834) else free_port()
+        path.write_text(demo_config(fleet, state, free_port(), metrics_port), encoding="utf-8")
         config = cfgmod.load(path)
         repo.upgrade(config.database_url)
         monitor = Monitor(config, repo.make_engine(config.database_url))
+        start_metrics(monitor, config)
         monitor.start()
         print(f"\n{len(config.cameras)} simulated cameras in {len(DEMO)} communes, checked every 15 s.\n"
               f"  status:    camwatch status -c {path}\n"
               f"  incidents: camwatch incidents -c {path}\n"
               f"  snapshots: {state / 'snapshots'}\n"
+              f"  metrics:   http://127.0.0.1:{metrics_port}/metrics\n"
               f"Faults appear after 2 checks: black, frozen, covered, offline, hang at once; blurred and moved\n"
               f"are switched on after 3 minutes (they need the camera's healthy baseline first); AC-01 flaps.\n"
               f"Ctrl-C stops everything.\n", flush=True)
