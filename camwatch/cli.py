@@ -89,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--for", dest="duration", type=_parse_duration, default=dt.timedelta(hours=2), help="e.g. 2h, 30m")
     p.add_argument("--reason", default="")
 
+    p = cmd("alerts", cmd_alerts, "email alerts: test (send a test email), outbox (what is pending, sent, failing), "
+            "flush (route and send what is due now)")
+    p.add_argument("action", choices=["test", "outbox", "flush"])
+    p.add_argument("--to", help="address for `alerts test`")
+    p.add_argument("--lang", choices=["vi", "en"], default=None)
+    p.add_argument("--limit", type=int, default=30)
+
     from camwatch.sim import cli as simcli
 
     p = cmd("sim", simcli.cmd_sim, "serve a simulated camera fleet over RTSP")
@@ -388,6 +395,60 @@ def cmd_maintenance(args: argparse.Namespace) -> int:
             n = repo.end_maintenance(conn, camera or "", now)
             print(f"ended {n} maintenance window(s) for {args.target}")
     return EXIT_OK
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from camwatch.store import repo
+    from camwatch.store.schema import notifications
+
+    config = cfgmod.load(args.config, secrets=args.action == "flush")
+    if args.action == "outbox":
+        engine = repo.make_engine(config.database_url)
+        tz = ZoneInfo(config.district.timezone)
+        with engine.connect() as conn:
+            counts = repo.outbox_counts(conn)
+            rows = list(conn.execute(select(notifications).where(notifications.c.event == "email")
+                                     .order_by(notifications.c.id.desc()).limit(args.limit)))
+        print(f"pending {counts['pending']}, sent {counts['sent']}, failed {counts['failed']}")
+        for r in rows:
+            state = ("sent " + r.sent_at.astimezone(tz).strftime("%d/%m %H:%M")) if r.sent_at else \
+                ("FAILED" if r.failed_permanently else f"pending (attempts {r.attempts})")
+            err = f" — {r.last_error}" if r.last_error and not r.sent_at else ""
+            print(f"{r.id:>6} {r.created_at.astimezone(tz):%d/%m %H:%M} {r.kind or '':<15} {r.camera_id or '-':<8} "
+                  f"{r.recipient:<32} {state}{err}")
+        return EXIT_OK
+    if config.file.smtp is None:
+        raise UsageError("no [smtp] section in the config")
+    from camwatch.alerts.smtp import SmtpTransport, TransportError
+
+    if args.action == "test":
+        if not args.to:
+            raise UsageError("alerts test needs --to ADDRESS")
+        from email.utils import make_msgid
+
+        from camwatch.alerts.messages import build
+
+        msg = build({"kind": "test", "language": args.lang or config.district.language}, config.file.smtp.sender,
+                    args.to, make_msgid(domain="camwatch"))
+        try:
+            SmtpTransport(config.file.smtp).send(msg)
+        except TransportError as err:
+            print(f"camwatch: test email not sent: {err}", file=sys.stderr)
+            return EXIT_UNHEALTHY
+        print(f"test email sent to {args.to} through {config.file.smtp.host}:{config.file.smtp.port}")
+        return EXIT_OK
+    from camwatch.alerts.outbox import route, send_due
+    from camwatch.store import repo as _repo
+
+    engine = _repo.make_engine(config.database_url)
+    with engine.begin() as conn:
+        written = route(conn, config, dt.datetime.now(dt.UTC))
+    sent, failed = send_due(engine, config, SmtpTransport(config.file.smtp).send,
+                            config.district.node_id or "cli", lambda: dt.datetime.now(dt.UTC))
+    print(f"{written} email(s) queued, {sent} sent, {failed} failed")
+    return EXIT_OK if not failed else EXIT_UNHEALTHY
 
 
 def _parse_duration(text: str) -> dt.timedelta:

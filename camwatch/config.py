@@ -205,9 +205,38 @@ class MetricsSettings(_Strict):
         return None
 
 
+class SmtpSettings(_Strict):
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    user: str | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+    sender: str = Field("camwatch <camwatch@localhost>", alias="from")
+    timeout_s: float = Field(20.0, gt=0, le=300)
+
+    def password(self) -> str | None:
+        return _password(Credentials(password_env=self.password_env, password_file=self.password_file), None) \
+            .get_secret_value() if (self.password_env or self.password_file) else None
+
+
+class AlertSettings(_Strict):
+    degraded_delay_s: float = Field(1800, ge=0)  # picture problems may wait: sent only if still open then
+    group_window_s: float = Field(60, ge=0)  # cameras of one commune going down within this are grouped
+    group_threshold: int = Field(3, ge=2)  # this many of one commune at once: one "commune cut off" email
+    reminder_every_h: float = Field(24, gt=0)
+    escalate_after_h: float = Field(48, gt=0)
+    escalation: list[str] = []  # technician ids of the district team
+    grafana_url: str | None = None  # link in emails, e.g. https://grafana.example/d/camwatch
+    max_attempts: int = Field(50, ge=1)
+    claim_timeout_s: float = Field(300, gt=0)  # a claimed email not marked sent after this is retried
+
+
 class ConfigFile(_Strict):
     district: District = District()
     metrics: MetricsSettings = MetricsSettings()
+    smtp: SmtpSettings | None = None
+    alerts: AlertSettings = AlertSettings()
     defaults: Defaults = Defaults()
     technicians: list[Technician] = []
     communes: list[Commune] = []
@@ -393,6 +422,10 @@ def _cross_check(cf: ConfigFile, text: str) -> list[ConfigIssue]:
             if t not in techs:
                 issues.append(ConfigIssue(f"communes[{i}].technicians", locate(text, ("communes", i, "technicians")),
                                           f"unknown technician {t!r}"))
+    for t in cf.alerts.escalation:
+        if t not in techs:
+            issues.append(ConfigIssue("alerts.escalation", locate(text, ("alerts", "escalation")),
+                                      f"unknown technician {t!r}"))
     cam_ids = {c.id for c in cf.cameras}
     for i, m in enumerate(cf.maintenance):
         if m.camera is not None and m.camera not in cam_ids:

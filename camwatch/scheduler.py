@@ -84,6 +84,7 @@ class Monitor:
         )
         self.scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
         self.metrics = metrics or Metrics()
+        self.alert_every_s = 5.0
         self.views: dict[str, CameraView] = {}
         self.metrics.registry.register(CameraCollector(
             lambda: [self.views[c] for c in self.config.cameras if c in self.views], self._outbox_counts))
@@ -121,6 +122,14 @@ class Monitor:
             self._schedule(cam.id, interval, now + dt.timedelta(seconds=offset))
         self.scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=5), id="__heartbeat__",
                                next_run_time=now)
+        if self.config.file.smtp is not None:
+            from camwatch.alerts.smtp import SmtpTransport
+
+            self._transport = SmtpTransport(self.config.file.smtp)
+            self.scheduler.add_job(self._alerts, IntervalTrigger(seconds=self.alert_every_s), id="__alerts__",
+                                   next_run_time=now)
+        else:
+            log.warning("no [smtp] in the config: email alerts are off (transitions stay in the outbox)")
         self.scheduler.add_job(self._rollup, IntervalTrigger(hours=6), id="__rollup__",
                                next_run_time=now + dt.timedelta(minutes=5))
         self.scheduler.start()
@@ -165,6 +174,16 @@ class Monitor:
         else:
             log.error("no check has completed for %.0f s: not feeding the watchdog",
                       time.monotonic() - self.stats.last_completed)
+
+    def _alerts(self) -> None:
+        """Route due transitions into emails and send what is due (several nodes may do this safely)."""
+        from camwatch.alerts.outbox import route, send_due
+
+        with self.engine.begin() as conn:
+            route(conn, self.config, utcnow())
+        _, failed = send_due(self.engine, self.config, self._transport.send, self.node, utcnow)
+        if failed:
+            self.metrics.email_failures.inc(failed)
 
     def _rollup(self) -> None:
         cutoff = utcnow() - dt.timedelta(days=self.config.district.retention_days)

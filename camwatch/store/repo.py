@@ -307,10 +307,11 @@ def _merge_hour(conn: Connection, cam: str, hour: dt.datetime, h: dict[str, Any]
 
 
 def outbox_counts(conn: Connection) -> dict[str, int]:
+    emails = notifications.c.event == "email"
     row = conn.execute(select(
-        func.count().filter(and_(notifications.c.sent_at.is_(None), notifications.c.failed_permanently.is_(False))),
-        func.count().filter(notifications.c.sent_at.is_not(None)),
-        func.count().filter(notifications.c.failed_permanently.is_(True)),
+        func.count().filter(and_(emails, notifications.c.sent_at.is_(None), notifications.c.failed_permanently.is_(False))),
+        func.count().filter(and_(emails, notifications.c.sent_at.is_not(None))),
+        func.count().filter(and_(emails, notifications.c.failed_permanently.is_(True))),
     )).one()
     return {"pending": row[0], "sent": row[1], "failed": row[2]}
 

@@ -122,6 +122,9 @@ incidents = Table(
     Column("first_bad_snapshot", Text),
     Column("last_good_snapshot", Text),
     Column("acknowledged", Boolean, nullable=False, default=False),
+    Column("notified_at", UTCDateTime),  # when the technicians were first told (None: never emailed)
+    Column("reminded_at", UTCDateTime),
+    Column("escalated_at", UTCDateTime),
     Index("ix_incidents_camera_open", "camera_id", "closed_at"),
 )
 
@@ -151,7 +154,8 @@ notifications = Table(  # the outbox: written with the transition that causes it
     Column("created_at", UTCDateTime, nullable=False),
     Column("incident_id", Integer, ForeignKey("incidents.id")),
     Column("camera_id", String(64)),
-    Column("event", String(32), nullable=False),  # opened | closed | flapping | ...
+    Column("event", String(32), nullable=False),  # opened | closed | flapping (transitions) | email
+    Column("kind", String(32)),  # for emails: alert | group | recovery | group_recovery | reminder | escalation | ...
     Column("payload", JSON, nullable=False),
     Column("recipient", Text),
     Column("not_before", UTCDateTime),

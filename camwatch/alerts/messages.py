@@ -1,0 +1,198 @@
+"""The emails a commune technician reads on a phone: plain Vietnamese (or English), which camera,
+where, what is wrong since when, what to check first, and the pictures. Pure: payload in, message out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any
+from zoneinfo import ZoneInfo
+
+# verdict → (headline, what is wrong, what to check first), per language
+TEXT: dict[str, dict[str, tuple[str, str, str]]] = {
+    "vi": {
+        "offline": ("MẤT TÍN HIỆU", "Không kết nối được tới camera.",
+                    "Kiểm tra nguồn điện của camera và thiết bị mạng (bộ chuyển đổi quang, switch, router 4G), dây cáp."),
+        "timeout": ("KHÔNG PHẢN HỒI", "Camera nhận kết nối nhưng không trả lời.",
+                    "Khởi động lại camera (tắt nguồn 10 giây rồi bật lại); kiểm tra đường truyền có chập chờn không."),
+        "auth_failed": ("SAI MẬT KHẨU", "Camera từ chối tên đăng nhập hoặc mật khẩu.",
+                        "Kiểm tra xem mật khẩu camera có bị đổi, hoặc camera có bị cài đặt lại về mặc định không."),
+        "not_found": ("SAI ĐƯỜNG DẪN", "Camera không có luồng video ở địa chỉ đã cấu hình.",
+                      "Kiểm tra cấu hình luồng phụ (sub-stream) của camera; camera có bị thay hoặc cài lại không."),
+        "protocol_error": ("LỖI GIAO TIẾP", "Camera trả lời không đúng chuẩn RTSP.",
+                           "Khởi động lại camera; kiểm tra địa chỉ IP có bị trùng với thiết bị khác không."),
+        "no_video": ("KHÔNG CÓ HÌNH", "Camera kết nối được nhưng không gửi hình.",
+                     "Khởi động lại camera; kiểm tra cấu hình mã hóa video (H.264/H.265)."),
+        "black": ("MÀN HÌNH ĐEN", "Hình ảnh hoàn toàn đen.",
+                  "Kiểm tra ống kính có bị che/đậy không, đèn hồng ngoại ban đêm có sáng không, dây tín hiệu."),
+        "frozen": ("HÌNH BỊ ĐỨNG", "Hình ảnh không thay đổi: camera bị treo.",
+                   "Khởi động lại camera (tắt nguồn 10 giây rồi bật lại)."),
+        "covered": ("ỐNG KÍNH BỊ CHE", "Hình ảnh gần như không còn chi tiết: ống kính bị che hoặc bám bẩn.",
+                    "Kiểm tra và lau ống kính, vòm che; gỡ vật che (túi, vải, sơn, mạng nhện)."),
+        "blurred": ("HÌNH BỊ MỜ", "Hình ảnh mờ hơn nhiều so với bình thường.",
+                    "Lau ống kính và vòm che; chỉnh lại tiêu cự (lấy nét)."),
+        "moved": ("CAMERA BỊ LỆCH", "Camera không còn nhìn đúng hướng như trước.",
+                  "Kiểm tra giá đỡ, chỉnh lại hướng camera như ban đầu."),
+        "clock": ("SAI GIỜ", "Đồng hồ của camera bị sai: bản ghi hình không dùng làm chứng cứ được.",
+                  "Cài đặt lại giờ và máy chủ thời gian (NTP) cho camera; kiểm tra pin đồng hồ."),
+    },
+    "en": {
+        "offline": ("OFFLINE", "The camera cannot be reached.",
+                    "Check the camera's power and the network equipment (fibre converter, switch, 4G router), cables."),
+        "timeout": ("NOT ANSWERING", "The camera accepts connections but does not answer.",
+                    "Restart the camera (power off 10 seconds); check whether the link is unstable."),
+        "auth_failed": ("WRONG PASSWORD", "The camera refuses the user name or password.",
+                        "Check whether the camera's password was changed or the camera was reset to factory settings."),
+        "not_found": ("WRONG STREAM PATH", "The camera has no video stream at the configured address.",
+                      "Check the camera's sub-stream settings; was the camera replaced or reset?"),
+        "protocol_error": ("PROTOCOL ERROR", "The camera does not answer proper RTSP.",
+                           "Restart the camera; check that its IP address is not used by another device."),
+        "no_video": ("NO VIDEO", "The camera connects but sends no picture.",
+                     "Restart the camera; check its video encoding settings (H.264/H.265)."),
+        "black": ("BLACK PICTURE", "The picture is completely black.",
+                  "Check that the lens is not covered, that the infrared lights work at night, and the video cable."),
+        "frozen": ("FROZEN PICTURE", "The picture does not change: the camera has hung.",
+                   "Restart the camera (power off 10 seconds)."),
+        "covered": ("LENS COVERED", "Almost no detail left in the picture: the lens is covered or dirty.",
+                    "Check and clean the lens and dome; remove whatever covers it."),
+        "blurred": ("BLURRED", "The picture is much less sharp than normal.",
+                    "Clean the lens and dome; refocus the camera."),
+        "moved": ("CAMERA MOVED", "The camera no longer looks where it used to.",
+                  "Check the mounting and turn the camera back to its view."),
+        "clock": ("WRONG CLOCK", "The camera's clock is wrong: its recordings cannot serve as evidence.",
+                  "Set the camera's time and time server (NTP); check its clock battery."),
+    },
+}
+
+WORDS = {
+    "vi": {"since": "từ", "camera": "Camera", "commune": "Xã/thị trấn", "location": "Vị trí", "problem": "Tình trạng",
+           "check": "Cần kiểm tra trước", "started": "Bắt đầu", "map": "Bản đồ", "dashboard": "Theo dõi",
+           "recovered": "ĐÃ HOẠT ĐỘNG LẠI", "duration": "Thời gian gián đoạn", "ended": "Hoạt động lại lúc",
+           "still": "VẪN CHƯA KHẮC PHỤC", "escalated": "CHUYỂN ĐỘI KỸ THUẬT HUYỆN", "group": "NHIỀU CAMERA MẤT TÍN HIỆU",
+           "group_body": "camera của {commune} mất tín hiệu cùng lúc: có thể do mất điện hoặc hỏng đường truyền/bộ định "
+                         "tuyến của xã, không phải do từng camera.",
+           "group_check": "Kiểm tra nguồn điện và thiết bị mạng chung của xã trước (router, bộ chuyển đổi quang, tủ điện).",
+           "group_recovered": "CÁC CAMERA ĐÃ HOẠT ĐỘNG LẠI", "flapping": "CHẬP CHỜN",
+           "flapping_body": "Camera mất tín hiệu rồi hoạt động lại nhiều lần trong một giờ.",
+           "flapping_check": "Kiểm tra nguồn điện (ổn áp, tiếp xúc), dây mạng và đầu nối.",
+           "pictures": "Ảnh đính kèm: ảnh tốt gần nhất và ảnh lúc có sự cố.", "test": "Thư thử nghiệm",
+           "test_body": "camwatch gửi thư này để kiểm tra cấu hình máy chủ thư. Không cần làm gì.",
+           "reason": "Chi tiết kỹ thuật", "open_for": "Đã kéo dài"},
+    "en": {"since": "since", "camera": "Camera", "commune": "Commune", "location": "Location", "problem": "Problem",
+           "check": "Check first", "started": "Started", "map": "Map", "dashboard": "Dashboard",
+           "recovered": "RECOVERED", "duration": "Outage lasted", "ended": "Back at",
+           "still": "STILL NOT REPAIRED", "escalated": "ESCALATED TO THE DISTRICT TEAM", "group": "SEVERAL CAMERAS DOWN",
+           "group_body": "cameras of {commune} went down together: likely a power cut or the commune's network/router, "
+                         "not the cameras themselves.",
+           "group_check": "Check the commune's power and shared network equipment first (router, fibre converter, cabinet).",
+           "group_recovered": "CAMERAS RECOVERED", "flapping": "UNSTABLE",
+           "flapping_body": "The camera went down and came back several times within an hour.",
+           "flapping_check": "Check the power supply (connections, voltage), the network cable and connectors.",
+           "pictures": "Attached: the last good picture and the picture when the problem was found.", "test": "Test email",
+           "test_body": "camwatch sent this email to check the mail server settings. Nothing to do.",
+           "reason": "Technical detail", "open_for": "Open for"},
+}
+
+
+def local(iso: str, tz: ZoneInfo, fmt: str = "%H:%M %d/%m/%Y") -> str:
+    return dt.datetime.fromisoformat(iso).astimezone(tz).strftime(fmt)
+
+
+def duration(seconds: float, lang: str) -> str:
+    m = int(seconds // 60)
+    h, m = divmod(m, 60)
+    d, h = divmod(h, 24)
+    units = ("ngày", "giờ", "phút") if lang == "vi" else ("d", "h", "min")
+    parts = [f"{d} {units[0]}" if d else "", f"{h} {units[1]}" if h else "", f"{m} {units[2]}" if m or not (d or h) else ""]
+    return " ".join(p for p in parts if p)
+
+
+def build(payload: dict[str, Any], sender: str, recipient: str, message_id: str,
+          attachments: list[tuple[str, bytes]] = ()) -> EmailMessage:  # type: ignore[assignment]
+    """One email from an outbox payload. `attachments` are (filename, JPEG bytes)."""
+    lang = payload.get("language", "vi")
+    w = WORDS[lang]
+    tz = ZoneInfo(payload.get("timezone", "Asia/Ho_Chi_Minh"))
+    kind = payload["kind"]
+    subject, lines = _content(kind, payload, w, lang, tz)
+    msg = EmailMessage()
+    msg["Subject"] = f"[camwatch] {subject}"
+    msg["From"] = sender
+    msg["To"] = recipient
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = message_id
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["Content-Language"] = lang
+    text = "\n".join(label + ": " + value if label else value for label, value in lines)
+    msg.set_content(text + "\n\n-- \ncamwatch\n")
+    rows = "".join(
+        f"<tr><th style='text-align:left;padding:4px 8px;vertical-align:top'>{html.escape(label)}</th>"
+        f"<td style='padding:4px 8px'>{_link(value)}</td></tr>" if label else
+        f"<tr><td colspan='2' style='padding:8px'>{html.escape(value)}</td></tr>" for label, value in lines)
+    msg.add_alternative(
+        f"<!doctype html><html lang='{lang}'><body style='font-family:sans-serif;font-size:16px'>"
+        f"<h2 style='font-size:20px'>{html.escape(subject)}</h2><table>{rows}</table></body></html>", subtype="html")
+    for name, data in attachments:
+        msg.add_attachment(data, maintype="image", subtype="jpeg", filename=name)
+    return msg
+
+
+def _link(value: str) -> str:
+    if value.startswith(("https://", "http://")):
+        v = html.escape(value, quote=True)
+        return f"<a href='{v}'>{v}</a>"
+    return html.escape(value)
+
+
+def _camera_lines(p: dict[str, Any], w: dict[str, str]) -> list[tuple[str, str]]:
+    lines = [(w["camera"], f"{p['camera']} – {p['name']}"), (w["commune"], p["commune_name"])]
+    if p.get("location"):
+        lines.append((w["location"], p["location"]))
+    if p.get("gps"):
+        lat, lon = p["gps"]
+        lines.append((w["map"], f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"))
+    return lines
+
+
+def _content(kind: str, p: dict[str, Any], w: dict[str, str], lang: str,
+             tz: ZoneInfo) -> tuple[str, list[tuple[str, str]]]:
+    dash = [(w["dashboard"], p["grafana_url"])] if p.get("grafana_url") else []
+    if kind == "test":
+        return w["test"], [("", w["test_body"])]
+    if kind in ("group", "group_recovery"):
+        cams = p["cameras"]
+        if kind == "group":
+            subject = f"{p['commune_name']}: {w['group']} ({len(cams)}) {w['since']} {local(p['started_at'], tz, '%H:%M')}"
+            lines = [("", f"{len(cams)} " + w["group_body"].format(commune=p["commune_name"])), (w["check"], w["group_check"])]
+        else:
+            subject = f"{p['commune_name']}: {w['group_recovered']} ({len(cams)})"
+            lines = []
+        for c in cams:
+            when = local(c["started_at"], tz)
+            if kind == "group_recovery" and c.get("closed_at"):
+                when += f" → {local(c['closed_at'], tz)}"
+            lines.append((f"{c['camera']}", f"{c['name']} – {TEXT[lang][c['kind']][0]} ({when})"))
+        return subject, lines + dash
+    head, what, check = TEXT[lang].get(p.get("verdict", "offline"), TEXT[lang]["offline"])
+    started = local(p["started_at"], tz)
+    title = f"{p['commune_name']} – {p['camera']} {p['name']}"
+    if kind == "recovery":
+        secs = (dt.datetime.fromisoformat(p["closed_at"]) - dt.datetime.fromisoformat(p["started_at"])).total_seconds()
+        return f"{title}: {w['recovered']}", [*_camera_lines(p, w), (w["problem"], f"{head} – {what}"),
+                                              (w["started"], started), (w["ended"], local(p["closed_at"], tz)),
+                                              (w["duration"], duration(secs, lang)), *dash]
+    if kind == "flapping":
+        return f"{title}: {w['flapping']}", [*_camera_lines(p, w), ("", w["flapping_body"]),
+                                             (w["check"], w["flapping_check"]), *dash]
+    prefix = {"reminder": f"{w['still']} – ", "escalation": f"{w['escalated']} – "}.get(kind, "")
+    subject = f"{prefix}{title}: {head} {w['since']} {local(p['started_at'], tz, '%H:%M')}"
+    lines = [*_camera_lines(p, w), (w["problem"], f"{head} – {what}"), (w["started"], started)]
+    if kind in ("reminder", "escalation") and p.get("now"):
+        secs = (dt.datetime.fromisoformat(p["now"]) - dt.datetime.fromisoformat(p["started_at"])).total_seconds()
+        lines.append((w["open_for"], duration(secs, lang)))
+    lines += [(w["check"], check), (w["reason"], p.get("reason", ""))]
+    if p.get("snapshots"):
+        lines.append(("", w["pictures"]))
+    return subject, lines + dash

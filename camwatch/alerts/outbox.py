@@ -1,0 +1,287 @@
+"""The durable outbox: transitions become emails (routing), emails are claimed, sent and marked.
+
+- Transition rows (`event` opened/closed/flapping, no recipient) are written by the check's own
+  transaction. `route()` turns them into one email row per recipient, grouping a commune's cameras
+  that go down together, holding picture problems for `degraded_delay_s`, never sending a recovery
+  without the alert it recovers from; it also writes reminders and escalations for open incidents.
+- `send_due()` claims an email row with a compare-and-set UPDATE (so several senders are safe), sends
+  it, then marks it sent. A crash between claim and send: the claim expires and the email goes out
+  once. A crash after the server accepted it but before the mark: it goes out again after the claim
+  expires, with the same Message-ID, which lets mail servers and clients drop the duplicate. That
+  window (one SMTP round trip) is the only one, and is documented in the README.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections import defaultdict
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+
+from camwatch.alerts import messages
+from camwatch.alerts.smtp import TransportError
+from camwatch.config import Config, ResolvedCamera, Technician
+from camwatch.store import repo
+from camwatch.store.schema import incidents, notifications
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[EmailMessage], None]
+
+
+# ---------------------------------------------------------------- routing
+
+def recipients(config: Config, cam: ResolvedCamera) -> list[Technician]:
+    """The commune's technicians plus the camera's own, each once."""
+    techs = {t.id: t for t in config.file.technicians}
+    ids = [*cam.commune.technicians, *cam.cfg.technicians]
+    return [techs[i] for i in dict.fromkeys(ids) if i in techs and techs[i].email]
+
+
+def _lang(config: Config, t: Technician) -> str:
+    return t.language or config.district.language
+
+
+def _camera_payload(config: Config, cam: ResolvedCamera, inc: Any) -> dict[str, Any]:
+    snaps = [p for p in (inc.last_good_snapshot, inc.first_bad_snapshot) if p]
+    return {"camera": cam.id, "name": cam.cfg.name, "commune": cam.cfg.commune, "commune_name": cam.commune.name,
+            "location": cam.cfg.location, "gps": list(cam.cfg.gps) if cam.cfg.gps else None, "verdict": inc.kind,
+            "severity": inc.severity, "reason": inc.reason, "started_at": inc.started_at.isoformat(),
+            "closed_at": inc.closed_at.isoformat() if inc.closed_at else None, "incident": inc.id,
+            "snapshots": snaps, "timezone": config.district.timezone,
+            "grafana_url": config.file.alerts.grafana_url}
+
+
+def _email(conn: Connection, now: dt.datetime, kind: str, to: Technician, lang: str, payload: dict[str, Any],
+           incident_id: int | None, camera_id: str | None) -> None:
+    conn.execute(insert(notifications).values(
+        created_at=now, incident_id=incident_id, camera_id=camera_id, event="email", kind=kind, recipient=to.email,
+        payload={**payload, "kind": kind, "language": lang, "to_name": to.name}, attempts=0))
+
+
+def _done(conn: Connection, event_id: int, now: dt.datetime, note: str) -> None:
+    conn.execute(update(notifications).where(notifications.c.id == event_id).values(
+        sent_at=now, claimed_by="router", last_error=note))
+
+
+def route(conn: Connection, config: Config, now: dt.datetime) -> int:
+    """Turn due transitions into email rows, and add reminders and escalations. Returns emails written."""
+    a = config.file.alerts
+    written = 0
+    events = list(conn.execute(select(notifications).where(
+        notifications.c.recipient.is_(None), notifications.c.sent_at.is_(None), notifications.c.event != "email",
+    ).order_by(notifications.c.id)))
+    incs = {r.id: r for r in conn.execute(select(incidents).where(
+        incidents.c.id.in_({e.incident_id for e in events if e.incident_id is not None})))}
+    opened: dict[str, list[tuple[Any, Any, ResolvedCamera]]] = defaultdict(list)
+    closed: dict[str, list[tuple[Any, Any, ResolvedCamera]]] = defaultdict(list)
+    commune_due: set[str] = set()
+    window = dt.timedelta(seconds=a.group_window_s)
+    for ev in events:
+        cam = config.cameras.get(ev.camera_id or "")
+        inc = incs.get(ev.incident_id) if ev.incident_id is not None else None
+        if cam is None:
+            _done(conn, ev.id, now, "camera retired or removed: no email")
+            continue
+        if ev.event == "flapping":
+            for t in recipients(config, cam):
+                _email(conn, now, "flapping", t, _lang(config, t), _camera_payload(config, cam, inc) if inc else
+                       {"camera": cam.id, "name": cam.cfg.name, "commune_name": cam.commune.name,
+                        "timezone": config.district.timezone}, ev.incident_id, cam.id)
+                written += 1
+            _done(conn, ev.id, now, "")
+            continue
+        if inc is None:
+            _done(conn, ev.id, now, "no incident")
+            continue
+        if ev.event == "opened":
+            delay = window if inc.severity == "down" else max(window, dt.timedelta(seconds=a.degraded_delay_s))
+            if inc.severity == "down":
+                opened[cam.cfg.commune].append((ev, inc, cam))
+                if now >= ev.created_at + delay:
+                    commune_due.add(cam.cfg.commune)
+                continue
+            if now < ev.created_at + delay:
+                continue
+            if inc.closed_at is not None:
+                _done(conn, ev.id, now, "closed before the alert was due: no email")
+                continue
+            written += _alert(conn, config, now, ev, inc, cam)
+        elif ev.event == "closed":
+            pending_open = any(e.incident_id == ev.incident_id and e.event == "opened" for e in events)
+            if pending_open:
+                continue  # decided with its opened event
+            if inc.notified_at is None:
+                _done(conn, ev.id, now, "the alert was never sent: no recovery email")
+                continue
+            if now >= ev.created_at + window:
+                closed[cam.cfg.commune].append((ev, inc, cam))
+    for commune in commune_due:  # the first of a commune's outages is due: everything pending goes, grouped
+        batch = opened[commune]
+        live = [(ev, inc, cam) for ev, inc, cam in batch if inc.closed_at is None]
+        for ev, inc, _ in batch:
+            if inc.closed_at is not None:
+                _done(conn, ev.id, now, "closed before the alert was due: no email")
+        if len(live) >= a.group_threshold:
+            written += _group(conn, config, now, live, "group")
+        else:
+            for ev, inc, cam in live:
+                written += _alert(conn, config, now, ev, inc, cam)
+    for _commune, batch in closed.items():
+        if len(batch) >= a.group_threshold and all(inc.notified_at for _, inc, _ in batch):
+            written += _group(conn, config, now, batch, "group_recovery")
+        else:
+            for ev, inc, cam in batch:
+                for t in recipients(config, cam):
+                    _email(conn, now, "recovery", t, _lang(config, t), _camera_payload(config, cam, inc), inc.id, cam.id)
+                    written += 1
+                _done(conn, ev.id, now, "")
+    written += _reminders(conn, config, now)
+    return written
+
+
+def _alert(conn: Connection, config: Config, now: dt.datetime, ev: Any, inc: Any, cam: ResolvedCamera) -> int:
+    n = 0
+    for t in recipients(config, cam):
+        _email(conn, now, "alert", t, _lang(config, t), _camera_payload(config, cam, inc), inc.id, cam.id)
+        n += 1
+    conn.execute(update(incidents).where(incidents.c.id == inc.id).values(notified_at=now))
+    _done(conn, ev.id, now, "")
+    return n
+
+
+def _group(conn: Connection, config: Config, now: dt.datetime, batch: list[tuple[Any, Any, ResolvedCamera]],
+           kind: str) -> int:
+    cam0 = batch[0][2]
+    techs: dict[str, Technician] = {}
+    for _, _, cam in batch:
+        techs.update({t.id: t for t in recipients(config, cam)})
+    payload = {"commune": cam0.cfg.commune, "commune_name": cam0.commune.name, "timezone": config.district.timezone,
+               "started_at": min(inc.started_at for _, inc, _ in batch).isoformat(),
+               "grafana_url": config.file.alerts.grafana_url,
+               "cameras": [{"camera": cam.id, "name": cam.cfg.name, "kind": inc.kind, "incident": inc.id,
+                            "started_at": inc.started_at.isoformat(),
+                            "closed_at": inc.closed_at.isoformat() if inc.closed_at else None}
+                           for _, inc, cam in sorted(batch, key=lambda b: b[2].id)]}
+    for t in techs.values():
+        _email(conn, now, kind, t, _lang(config, t), payload, None, None)
+    for ev, inc, _ in batch:
+        if kind == "group":
+            conn.execute(update(incidents).where(incidents.c.id == inc.id).values(notified_at=now))
+        _done(conn, ev.id, now, f"sent as one {kind} email")
+    return len(techs)
+
+
+def _reminders(conn: Connection, config: Config, now: dt.datetime) -> int:
+    a = config.file.alerts
+    n = 0
+    every = dt.timedelta(hours=a.reminder_every_h)
+    techs = {t.id: t for t in config.file.technicians}
+    district = [techs[i] for i in a.escalation if i in techs and techs[i].email]
+    for inc in conn.execute(select(incidents).where(incidents.c.closed_at.is_(None), incidents.c.notified_at.is_not(None))):
+        cam = config.cameras.get(inc.camera_id)
+        if cam is None:
+            continue
+        in_maint = repo.in_maintenance(conn, cam.id, cam.cfg.commune, now) or bool(
+            config.maintenance_windows(cam.id, cam.cfg.commune, now, now + dt.timedelta(seconds=1)))
+        if in_maint:
+            continue
+        payload = {**_camera_payload(config, cam, inc), "now": now.isoformat()}
+        if now - (inc.reminded_at or inc.notified_at) >= every:
+            for t in recipients(config, cam):
+                _email(conn, now, "reminder", t, _lang(config, t), payload, inc.id, cam.id)
+                n += 1
+            conn.execute(update(incidents).where(incidents.c.id == inc.id).values(reminded_at=now))
+        if inc.escalated_at is None and now - inc.started_at >= dt.timedelta(hours=a.escalate_after_h):
+            for t in district:
+                _email(conn, now, "escalation", t, _lang(config, t), payload, inc.id, cam.id)
+                n += 1
+            conn.execute(update(incidents).where(incidents.c.id == inc.id).values(escalated_at=now))
+    return n
+
+
+# ---------------------------------------------------------------- delivery
+
+def message_id(row: Any, sender: str) -> str:
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "camwatch.local"
+    return f"<camwatch.{row.id}.{row.created_at:%Y%m%d%H%M%S}@{domain}>"
+
+
+def render(row: Any, sender: str) -> EmailMessage:
+    payload = dict(row.payload)
+    attachments = []
+    for i, path in enumerate(payload.get("snapshots") or []):
+        try:
+            data = Path(path).read_bytes()
+        except OSError as err:
+            log.warning("camera=%s snapshot %s unavailable: %s", row.camera_id, path, err.strerror)
+            continue
+        name = ("anh-tot-gan-nhat.jpg", "anh-su-co.jpg") if payload.get("language") == "vi" else ("last-good.jpg",
+                                                                                                "problem.jpg")
+        attachments.append((name[min(i, 1)], data))
+    return messages.build(payload, sender, row.recipient, message_id(row, sender), attachments)
+
+
+def backoff_s(attempts: int) -> float:
+    return min(3600.0, 30.0 * 2 ** max(0, attempts - 1))
+
+
+def send_due(engine: Engine, config: Config, send: Send, node: str, now: Callable[[], dt.datetime],
+             limit: int = 200) -> tuple[int, int]:
+    """Claim, send and mark due emails, oldest first, in order per recipient. Returns (sent, failed)."""
+    a = config.file.alerts
+    sender = config.file.smtp.sender if config.file.smtp else "camwatch <camwatch@localhost>"
+    t = now()
+    stale = t - dt.timedelta(seconds=a.claim_timeout_s)
+    pending = and_(notifications.c.event == "email", notifications.c.sent_at.is_(None),
+                   notifications.c.failed_permanently.is_(False))
+    due = and_(pending, or_(notifications.c.not_before.is_(None), notifications.c.not_before <= t),
+               or_(notifications.c.claimed_at.is_(None), notifications.c.claimed_at < stale))
+    with engine.connect() as conn:
+        rows = list(conn.execute(select(notifications.c.id, notifications.c.recipient, notifications.c.not_before,
+                                        notifications.c.claimed_at).where(pending).order_by(notifications.c.id)
+                                 .limit(limit)))
+    blocked: set[str] = set()
+    sent = failed = 0
+    for r in rows:
+        waiting = (r.not_before is not None and r.not_before > t) or (r.claimed_at is not None and r.claimed_at >= stale)
+        if waiting or r.recipient in blocked:
+            blocked.add(r.recipient)  # an earlier email to this address is waiting: keep the order
+            continue
+        with engine.begin() as conn:  # compare-and-set claim: exactly one sender wins
+            claimed = conn.execute(update(notifications).where(notifications.c.id == r.id, due).values(
+                claimed_at=now(), claimed_by=f"{node}:{os.getpid()}", attempts=notifications.c.attempts + 1)).rowcount
+            row = conn.execute(select(notifications).where(notifications.c.id == r.id)).one() if claimed else None
+        if row is None:
+            continue
+        try:
+            send(render(row, sender))
+        except TransportError as err:
+            failed += 1
+            permanent = err.permanent or row.attempts >= a.max_attempts
+            retry_at = now() + dt.timedelta(seconds=backoff_s(row.attempts))
+            with engine.begin() as conn:
+                conn.execute(update(notifications).where(notifications.c.id == r.id).values(
+                    last_error=str(err)[:500], claimed_at=None, failed_permanently=permanent, not_before=retry_at))
+                if err.server:  # the server is down: every email waits, so they go out in order when it returns
+                    conn.execute(update(notifications).where(pending, or_(
+                        notifications.c.not_before.is_(None), notifications.c.not_before < retry_at)).values(
+                        not_before=retry_at, last_error=str(err)[:500]))
+            log.warning("email %d to %s failed (attempt %d%s): %s", r.id, row.recipient, row.attempts,
+                        ", giving up" if permanent else "", err)
+            if err.server:
+                break
+            blocked.add(r.recipient)
+            continue
+        with engine.begin() as conn:
+            conn.execute(update(notifications).where(notifications.c.id == r.id).values(sent_at=now(), last_error=None))
+        sent += 1
+        log.info("email %d sent to %s (%s)", r.id, row.recipient, row.kind)
+    return sent, failed
