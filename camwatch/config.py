@@ -370,6 +370,12 @@ def loads(text: str, source: str = "<string>", base_dir: Path | None = None, sec
         default_password = None
         key = str(err).split(":", 1)[0]
         issues.append(ConfigIssue(f"defaults.{key}", locate(text, ("defaults", key)), str(err).split(": ", 1)[1]))
+    if cf.smtp is not None and secrets:
+        try:
+            cf.smtp.password()
+        except ValueError as err:
+            issues.append(ConfigIssue("smtp.password_env", locate(text, ("smtp", "password_env")),
+                                      str(err).split(": ", 1)[-1]))
     for i, cam in enumerate(cf.cameras):
         if cam.retired or any(x.path.startswith(f"cameras[{i}]") for x in issues):
             continue

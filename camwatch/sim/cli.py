@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from camwatch.sim.fleet import Fleet, free_port
+from camwatch.sim.mailsink import MailSink
 from camwatch.sim.scenes import SCENES
 
 FAULT_SCENES = ("black", "frozen", "covered", "blurred", "moved")
@@ -68,11 +69,16 @@ def _wait_for_signal() -> None:
     stop.wait()
 
 
-def demo_config(fleet: Fleet, state_dir: Path, closed_port: int, metrics_port: int) -> str:
+def demo_config(fleet: Fleet, state_dir: Path, closed_port: int, metrics_port: int, smtp_port: int) -> str:
     lines = [
         "# written by `camwatch demo`: a simulated district on this machine",
         "[district]", 'name = "Sơn Động (demo)"', f'state_dir = "{state_dir}"', "",
         "[metrics]", f'listen = "127.0.0.1:{metrics_port}"', "",
+        "[smtp]", 'host = "127.0.0.1"', f"port = {smtp_port}", 'security = "none"',
+        'from = "camwatch demo <camwatch@son-dong.example>"', "",
+        "[alerts]", "group_window_s = 20", "degraded_delay_s = 60", 'escalation = ["doi-kt"]', "",
+        "[[technicians]]", 'id = "doi-kt"', 'name = "Đội Kỹ thuật, Công an huyện"', 'email = "doikythuat@example.vn"',
+        "",
         "[defaults]", f'user = "{fleet.user}"', 'password_env = "CAMWATCH_DEMO_PASSWORD"',
         "interval_s = 15", "deadline_s = 8", "concurrency = 8", "",
         "[defaults.health]", "failures_to_open = 2", "degraded_failures_to_open = 2", "successes_to_close = 2",
@@ -122,7 +128,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         os.environ["CAMWATCH_DEMO_PASSWORD"] = fleet.password or ""
         path = state / "cameras.toml"
         metrics_port = 9834 if _port_free(9834) else free_port()
-        path.write_text(demo_config(fleet, state, free_port(), metrics_port), encoding="utf-8")
+        smtp_port = free_port()
+        sink = MailSink(state / "mail", smtp_port).__enter__()
+        path.write_text(demo_config(fleet, state, free_port(), metrics_port, smtp_port), encoding="utf-8")
         config = cfgmod.load(path)
         repo.upgrade(config.database_url)
         monitor = Monitor(config, repo.make_engine(config.database_url))
@@ -133,6 +141,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
               f"  incidents: camwatch incidents -c {path}\n"
               f"  snapshots: {state / 'snapshots'}\n"
               f"  metrics:   http://127.0.0.1:{metrics_port}/metrics\n"
+              f"  emails:    {state / 'mail'} (a local SMTP sink; open the .eml files in a mail client)\n"
               f"Faults appear after 2 checks: black, frozen, covered, offline, hang at once; blurred and moved\n"
               f"are switched on after 3 minutes (they need the camera's healthy baseline first); AC-01 flaps.\n"
               f"Ctrl-C stops everything.\n", flush=True)
@@ -153,5 +162,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
             if args.minutes and elapsed >= args.minutes * 60:
                 break
         monitor.stop()
-    print("demo stopped; the database and snapshots stay in", state)
+        sink.__exit__()
+    print("demo stopped; the database, snapshots and emails stay in", state)
     return 0
