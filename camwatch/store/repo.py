@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -229,10 +230,22 @@ def incident_rows(conn: Connection, open_only: bool = False, since: dt.datetime 
     return list(conn.execute(q))
 
 
-def camera_breakdown(conn: Connection, camera_id: str, commune: str, start: dt.datetime,
-                     end: dt.datetime, planned: Iterable[Interval] = ()) -> Breakdown:
-    """Up/down/degraded/maintenance/unmonitored seconds of one camera over [start, end)."""
-    slack = dt.timedelta(hours=1)
+@dataclass(frozen=True)
+class History:
+    """One camera's intervals over a window: what uptime and reports are computed from."""
+
+    monitored: list[Interval]
+    maintenance: list[Interval]
+    down: list[Interval]
+    degraded: list[Interval]
+
+    def breakdown(self, start: dt.datetime, end: dt.datetime) -> Breakdown:
+        return breakdown((start, end), self.monitored, self.maintenance, self.down, self.degraded)
+
+
+def camera_history(conn: Connection, camera_id: str, commune: str, start: dt.datetime, end: dt.datetime,
+                   planned: Iterable[Interval] = ()) -> History:
+    slack = dt.timedelta(hours=1)  # a check before the window covers into it (at most 2 × 600 s + 10 s)
     chk = [(r.started_at, r.interval_s) for r in conn.execute(
         select(checks.c.started_at, checks.c.interval_s).where(
             checks.c.camera_id == camera_id, checks.c.started_at >= start - slack, checks.c.started_at < end
@@ -246,7 +259,13 @@ def camera_breakdown(conn: Connection, camera_id: str, commune: str, start: dt.d
         (down if r.severity == "down" else degraded).append((r.started_at, r.closed_at or end))
     maint = [*maintenance_windows(conn, camera_id, commune, start, end), *planned]
     monitored = union([*coverage(chk, end), *_rolled_up_spans(conn, camera_id, start, end)])
-    return breakdown((start, end), monitored, maint, down, degraded)
+    return History(monitored, maint, down, degraded)
+
+
+def camera_breakdown(conn: Connection, camera_id: str, commune: str, start: dt.datetime,
+                     end: dt.datetime, planned: Iterable[Interval] = ()) -> Breakdown:
+    """Up/down/degraded/maintenance/unmonitored seconds of one camera over [start, end)."""
+    return camera_history(conn, camera_id, commune, start, end, planned).breakdown(start, end)
 
 
 def _rolled_up_spans(conn: Connection, camera_id: str, start: dt.datetime, end: dt.datetime) -> list[Interval]:
