@@ -72,8 +72,9 @@ def run_fleet(n: int, intervals: int, tmp: Path) -> dict[str, float | str]:
 [defaults.health]\nfailures_to_open = 3\n[[technicians]]\nid = "kt"\nname = "kt"\nemail = "kt@example.vn"
 {communes}{cams}""", encoding="utf-8")
         env = {**os.environ, "BENCH_PASSWORD": fleet.password or ""}
+        log = (tmp / f"camwatch{n}.log").open("wb")
         proc = subprocess.Popen([sys.executable, "-m", "camwatch", "run", "-c", str(cfg)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=log, stderr=subprocess.STDOUT)
         try:
             time.sleep(INTERVAL)  # the first interval: start-up, first checks spread over it
             engine = repo.make_engine(f"sqlite:///{tmp / f'state{n}' / 'camwatch.db'}")
@@ -109,6 +110,12 @@ def run_fleet(n: int, intervals: int, tmp: Path) -> dict[str, float | str]:
         finally:
             proc.terminate()
             proc.wait(60)
+            log.close()
+            text = (tmp / f"camwatch{n}.log").read_text(errors="replace")
+            problems = [ln for ln in text.splitlines() if ln.startswith(("ERROR", "WARNING")) and "late" not in ln
+                        and "incident" not in ln]
+            if problems:
+                print(f"   camwatch logged {len(problems)} errors/warnings, e.g. {problems[0][:200]}", flush=True)
     total = len(mounts) + n_hang
     return {
         "cameras": total, "checks/interval": "/".join(str(c) for c in per_interval),

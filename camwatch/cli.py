@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import signal
+import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -95,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", help="address for `alerts test`")
     p.add_argument("--lang", choices=["vi", "en"], default=None)
     p.add_argument("--limit", type=int, default=30)
+
+    p = cmd("report", cmd_report, "availability report per commune and camera (xlsx, csv, html, pdf)")
+    p.add_argument("--from", dest="date_from", required=True, type=dt.date.fromisoformat, help="first day, 2024-04-01")
+    p.add_argument("--to", dest="date_to", required=True, type=dt.date.fromisoformat, help="last day (included)")
+    p.add_argument("--commune")
+    p.add_argument("--format", choices=["xlsx", "csv", "html", "pdf"], help="default: from the file name")
+    p.add_argument("--lang", choices=["vi", "en"])
+    p.add_argument("-o", "--output", type=Path, required=True)
 
     from camwatch.sim import cli as simcli
 
@@ -449,6 +458,31 @@ def cmd_alerts(args: argparse.Namespace) -> int:
                             config.district.node_id or "cli", lambda: dt.datetime.now(dt.UTC))
     print(f"{written} email(s) queued, {sent} sent, {failed} failed")
     return EXIT_OK if not failed else EXIT_UNHEALTHY
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from camwatch import report
+    from camwatch.store import repo
+
+    config = cfgmod.load(args.config, secrets=False)
+    if args.date_to < args.date_from:
+        raise UsageError("--to is before --from")
+    fmt = args.format or args.output.suffix.lstrip(".").lower()
+    if fmt not in ("xlsx", "csv", "html", "pdf"):
+        raise UsageError("give --format xlsx|csv|html|pdf (or an output file with that extension)")
+    if args.commune and args.commune not in {c.id for c in config.file.communes}:
+        raise UsageError(f"unknown commune {args.commune!r}")
+    engine = repo.make_engine(config.database_url)
+    start, end = report.period(args.date_from, args.date_to, ZoneInfo(config.district.timezone))
+    with engine.connect() as conn:
+        r = report.build(conn, config, start, end, args.commune)
+    try:
+        report.write(r, fmt, args.lang or config.district.language, args.output)
+    except (RuntimeError, subprocess.CalledProcessError) as err:
+        raise UsageError(f"cannot write the report: {err}") from None
+    print(f"{args.output}: {len(r.communes)} communes, {len(r.cameras)} cameras, availability "
+          f"{report.pct(r.availability, args.lang or config.district.language)}")
+    return EXIT_OK
 
 
 def _parse_duration(text: str) -> dt.timedelta:

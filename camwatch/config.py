@@ -232,11 +232,17 @@ class AlertSettings(_Strict):
     claim_timeout_s: float = Field(300, gt=0)  # a claimed email not marked sent after this is retried
 
 
+class ReportSettings(_Strict):
+    monthly_to: list[str] = []  # technician ids who get the previous month's report on the 1st
+    format: Literal["xlsx", "pdf", "html", "csv"] = "xlsx"
+
+
 class ConfigFile(_Strict):
     district: District = District()
     metrics: MetricsSettings = MetricsSettings()
     smtp: SmtpSettings | None = None
     alerts: AlertSettings = AlertSettings()
+    report: ReportSettings = ReportSettings()
     defaults: Defaults = Defaults()
     technicians: list[Technician] = []
     communes: list[Commune] = []
@@ -428,10 +434,10 @@ def _cross_check(cf: ConfigFile, text: str) -> list[ConfigIssue]:
             if t not in techs:
                 issues.append(ConfigIssue(f"communes[{i}].technicians", locate(text, ("communes", i, "technicians")),
                                           f"unknown technician {t!r}"))
-    for t in cf.alerts.escalation:
-        if t not in techs:
-            issues.append(ConfigIssue("alerts.escalation", locate(text, ("alerts", "escalation")),
-                                      f"unknown technician {t!r}"))
+    for section, key, ids in (("alerts", "escalation", cf.alerts.escalation), ("report", "monthly_to", cf.report.monthly_to)):
+        for t in ids:
+            if t not in techs:
+                issues.append(ConfigIssue(f"{section}.{key}", locate(text, (section, key)), f"unknown technician {t!r}"))
     cam_ids = {c.id for c in cf.cameras}
     for i, m in enumerate(cf.maintenance):
         if m.camera is not None and m.camera not in cam_ids:

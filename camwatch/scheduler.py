@@ -181,6 +181,11 @@ class Monitor:
 
         with self.engine.begin() as conn:
             route(conn, self.config, utcnow())
+        if self.config.file.report.monthly_to:
+            from camwatch.alerts.outbox import monthly_report
+
+            with self.engine.begin() as conn:
+                monthly_report(conn, self.config, utcnow(), self.config.state_dir / "reports")
         _, failed = send_due(self.engine, self.config, self._transport.send, self.node, utcnow)
         if failed:
             self.metrics.email_failures.inc(failed)

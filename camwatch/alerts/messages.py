@@ -96,6 +96,11 @@ WORDS = {
 }
 
 
+MIME = {"jpg": ("image", "jpeg"), "jpeg": ("image", "jpeg"), "pdf": ("application", "pdf"),
+        "xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        "html": ("text", "html"), "csv": ("text", "csv")}
+
+
 def local(iso: str, tz: ZoneInfo, fmt: str = "%H:%M %d/%m/%Y") -> str:
     return dt.datetime.fromisoformat(iso).astimezone(tz).strftime(fmt)
 
@@ -135,7 +140,8 @@ def build(payload: dict[str, Any], sender: str, recipient: str, message_id: str,
         f"<!doctype html><html lang='{lang}'><body style='font-family:sans-serif;font-size:16px'>"
         f"<h2 style='font-size:20px'>{html.escape(subject)}</h2><table>{rows}</table></body></html>", subtype="html")
     for name, data in attachments:
-        msg.add_attachment(data, maintype="image", subtype="jpeg", filename=name)
+        maintype, subtype = MIME.get(name.rsplit(".", 1)[-1].lower(), ("application", "octet-stream"))
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return msg
 
 
@@ -161,6 +167,17 @@ def _content(kind: str, p: dict[str, Any], w: dict[str, str], lang: str,
     dash = [(w["dashboard"], p["grafana_url"])] if p.get("grafana_url") else []
     if kind == "test":
         return w["test"], [("", w["test_body"])]
+    if kind == "report":
+        avail = p.get("availability")
+        share = "–" if avail is None else f"{100 * avail:.1f} %"
+        if lang == "vi":
+            share = share.replace(".", ",")
+            return f"Báo cáo tháng {p['month']} – {p['district']}", [
+                ("", "Báo cáo tình trạng hoạt động camera an ninh của tháng trước, theo xã và theo camera (đính kèm)."),
+                ("Tỷ lệ hoạt động toàn huyện", share)]
+        return f"Monthly report {p['month']} – {p['district']}", [
+            ("", "Last month's security camera availability report, per commune and per camera (attached)."),
+            ("District availability", share.replace(" %", "%"))]
     if kind in ("group", "group_recovery"):
         cams = p["cameras"]
         if kind == "group":

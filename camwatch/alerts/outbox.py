@@ -207,6 +207,40 @@ def _reminders(conn: Connection, config: Config, now: dt.datetime) -> int:
     return n
 
 
+def monthly_report(conn: Connection, config: Config, now: dt.datetime, directory: Path) -> int:
+    """On or after the 1st, the previous month's report for `report.monthly_to`, once per month."""
+    from zoneinfo import ZoneInfo
+
+    from camwatch import report
+
+    to = [t for t in config.file.technicians if t.id in config.file.report.monthly_to and t.email]
+    if not to:
+        return 0
+    tz = ZoneInfo(config.district.timezone)
+    first = now.astimezone(tz).date().replace(day=1)
+    last_month_end = first - dt.timedelta(days=1)
+    key = last_month_end.strftime("%Y-%m")
+    done = conn.execute(select(notifications.c.id).where(notifications.c.kind == "report",
+                                                         notifications.c.camera_id == f"report:{key}")).first()
+    if done is not None:
+        return 0
+    start, end = report.period(last_month_end.replace(day=1), last_month_end, tz)
+    r = report.build(conn, config, start, end)
+    fmt = config.file.report.format
+    directory.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for t in to:
+        lang = _lang(config, t)
+        path = directory / f"camwatch-{key}-{lang}.{fmt}"
+        if not path.exists():
+            report.write(r, fmt, lang, path)
+        _email(conn, now, "report", t, lang, {"month": key, "timezone": config.district.timezone,
+                                              "district": config.district.name, "availability": r.availability,
+                                              "files": [str(path)]}, None, f"report:{key}")
+        n += 1
+    return n
+
+
 # ---------------------------------------------------------------- delivery
 
 def message_id(row: Any, sender: str) -> str:
@@ -226,6 +260,11 @@ def render(row: Any, sender: str) -> EmailMessage:
         name = ("anh-tot-gan-nhat.jpg", "anh-su-co.jpg") if payload.get("language") == "vi" else ("last-good.jpg",
                                                                                                 "problem.jpg")
         attachments.append((name[min(i, 1)], data))
+    for path in payload.get("files") or []:
+        try:
+            attachments.append((Path(path).name, Path(path).read_bytes()))
+        except OSError as err:
+            log.warning("report file %s unavailable: %s", path, err.strerror)
     return messages.build(payload, sender, row.recipient, message_id(row, sender), attachments)
 
 
