@@ -148,7 +148,9 @@ class Monitor:
 
     def _schedule(self, camera_id: str, interval: float, first: dt.datetime) -> None:
         self._intervals[camera_id] = interval
-        self.scheduler.add_job(self.check_one, IntervalTrigger(seconds=interval, jitter=min(2.0, interval * 0.05)),
+        # no jitter: APScheduler 3 adds it to the previous (jittered) time, so the schedule would drift;
+        # the stable per-camera offset already spreads the load
+        self.scheduler.add_job(self.check_one, IntervalTrigger(seconds=interval),
                                args=[camera_id], id=camera_id, next_run_time=first, replace_existing=True,
                                misfire_grace_time=max(1, int(interval)))
 

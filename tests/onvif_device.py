@@ -1,0 +1,208 @@
+"""An ONVIF device for tests: real SOAP 1.2 over HTTP on loopback, WS-Security digest checked.
+
+Answers GetSystemDateAndTime (without auth, as the standard allows), GetDeviceInformation, GetServices,
+GetCapabilities, GetProfiles, GetStreamUri and GetSnapshotUri with documents of the ONVIF schema, and
+has knobs for what field devices do: a wrong clock, refused credentials, "not supported" faults, slow
+answers, malformed XML, an entity-expansion attack, a swapped camera (new serial).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from lxml import etree
+
+from camwatch.sim.fleet import free_port
+
+NS = {
+    "env": "http://www.w3.org/2003/05/soap-envelope",
+    "wsse": "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd",
+    "wsu": "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd",
+    "tds": "http://www.onvif.org/ver10/device/wsdl",
+    "trt": "http://www.onvif.org/ver10/media/wsdl",
+    "tt": "http://www.onvif.org/ver10/schema",
+    "ter": "http://www.onvif.org/ver10/error",
+}
+ENVELOPE = ('<?xml version="1.0" encoding="UTF-8"?><env:Envelope xmlns:env="{env}" xmlns:tds="{tds}" xmlns:trt="{trt}" '
+            'xmlns:tt="{tt}" xmlns:ter="{ter}"><env:Body>{{body}}</env:Body></env:Envelope>').format(**NS)
+BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;'
+                  '&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;'
+                  '&lol2;"><!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">'
+                  '<!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">'
+                  '<!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">'
+                  '<!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">'
+                  '<!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">'
+                  '<!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">]>'
+                  '<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body>&lol9;</env:Body>'
+                  '</env:Envelope>')
+AUTHLESS = {"GetSystemDateAndTime"}
+
+
+def fault(subcode: str, text: str, code: str = "env:Sender") -> str:
+    return (f"<env:Fault><env:Code><env:Value>{code}</env:Value><env:Subcode><env:Value>{subcode}</env:Value>"
+            f"</env:Subcode></env:Code><env:Reason><env:Text xml:lang=\"en\">{text}</env:Text></env:Reason></env:Fault>")
+
+
+class OnvifDevice:
+    def __init__(self, rtsp_uri: str, user: str = "admin", password: str = "onvif#p@ss") -> None:
+        self.port = free_port()
+        self.rtsp_uri, self.user, self.password = rtsp_uri, user, password
+        self.clock_offset_s = 0.0
+        self.ntp = True
+        self.fail_auth = False
+        self.not_supported: set[str] = set()
+        self.slow_s = 0.0
+        self.malformed = False
+        self.entity_attack = False
+        self.serial = "DS-2CD1023-0001"
+        self.firmware = "V5.5.82 build 190909"
+        self.requests: list[str] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def xaddr(self) -> str:
+        return f"http://127.0.0.1:{self.port}/onvif/device_service"
+
+    def start(self) -> OnvifDevice:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.clock_offset_s)
+
+    # ------------------------------------------------------------ SOAP
+    def answer(self, body: bytes) -> tuple[int, str]:
+        if self.entity_attack:
+            return 200, BILLION_LAUGHS
+        if self.malformed:
+            return 200, "<env:Envelope><env:Body><tds:GetSystemDateAndTimeResponse>"
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+        doc = etree.fromstring(body, parser)
+        op = etree.QName(doc.find("env:Body", NS)[0]).localname
+        self.requests.append(op)
+        if op not in AUTHLESS and not self._authorized(doc):
+            return 400, ENVELOPE.format(body=fault("ter:NotAuthorized", "Sender not Authorized"))
+        if op in self.not_supported:
+            return 400, ENVELOPE.format(body=fault("ter:ActionNotSupported", "Optional Action Not Implemented",
+                                                   "env:Receiver"))
+        handler = getattr(self, f"op_{op}", None)
+        if handler is None:
+            return 400, ENVELOPE.format(body=fault("ter:ActionNotSupported", f"{op} not implemented", "env:Receiver"))
+        return 200, ENVELOPE.format(body=handler())
+
+    def _authorized(self, doc: Any) -> bool:
+        if self.fail_auth:
+            return False
+        tok = doc.find("env:Header/wsse:Security/wsse:UsernameToken", NS)
+        if tok is None:
+            return False
+        user = tok.findtext("wsse:Username", namespaces=NS)
+        digest = tok.findtext("wsse:Password", namespaces=NS) or ""
+        nonce = base64.b64decode(tok.findtext("wsse:Nonce", namespaces=NS) or "")
+        created = tok.findtext("wsu:Created", namespaces=NS) or ""
+        expected = base64.b64encode(hashlib.sha1(nonce + created.encode() + self.password.encode()).digest()).decode()
+        try:
+            when = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
+        except ValueError:
+            return False
+        fresh = abs((when - self.now()).total_seconds()) < 300  # like cameras: a stale Created is refused
+        return user == self.user and digest == expected and fresh
+
+    def op_GetSystemDateAndTime(self) -> str:
+        n = self.now()
+        return ("<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>"
+                f"<tt:DateTimeType>{'NTP' if self.ntp else 'Manual'}</tt:DateTimeType>"
+                "<tt:DaylightSavings>false</tt:DaylightSavings><tt:TimeZone><tt:TZ>ICT-7</tt:TZ></tt:TimeZone>"
+                f"<tt:UTCDateTime><tt:Time><tt:Hour>{n.hour}</tt:Hour><tt:Minute>{n.minute}</tt:Minute>"
+                f"<tt:Second>{n.second}</tt:Second></tt:Time><tt:Date><tt:Year>{n.year}</tt:Year>"
+                f"<tt:Month>{n.month}</tt:Month><tt:Day>{n.day}</tt:Day></tt:Date></tt:UTCDateTime>"
+                "</tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>")
+
+    def op_GetDeviceInformation(self) -> str:
+        return ("<tds:GetDeviceInformationResponse><tds:Manufacturer>HIKVISION</tds:Manufacturer>"
+                "<tds:Model>DS-2CD1023G0-IU</tds:Model>"
+                f"<tds:FirmwareVersion>{self.firmware}</tds:FirmwareVersion><tds:SerialNumber>{self.serial}"
+                "</tds:SerialNumber><tds:HardwareId>88</tds:HardwareId></tds:GetDeviceInformationResponse>")
+
+    def op_GetServices(self) -> str:
+        base = f"http://127.0.0.1:{self.port}/onvif"
+        services = [("http://www.onvif.org/ver10/device/wsdl", f"{base}/device_service"),
+                    ("http://www.onvif.org/ver10/media/wsdl", f"{base}/Media")]
+        return "<tds:GetServicesResponse>" + "".join(
+            f"<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{x}</tds:XAddr>"
+            "<tds:Version><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tds:Version></tds:Service>"
+            for ns, x in services) + "</tds:GetServicesResponse>"
+
+    def op_GetCapabilities(self) -> str:
+        base = f"http://127.0.0.1:{self.port}/onvif"
+        return (f"<tds:GetCapabilitiesResponse><tds:Capabilities><tt:Media><tt:XAddr>{base}/Media</tt:XAddr>"
+                "<tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP>"
+                "<tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>"
+                "</tds:Capabilities></tds:GetCapabilitiesResponse>")
+
+    def op_GetProfiles(self) -> str:
+        def profile(token: str, name: str, w: int, h: int, enc: str = "H264") -> str:
+            return (f'<trt:Profiles token="{token}" fixed="true"><tt:Name>{name}</tt:Name>'
+                    f'<tt:VideoEncoderConfiguration token="VE_{token}"><tt:Name>VE_{token}</tt:Name>'
+                    f"<tt:UseCount>1</tt:UseCount><tt:Encoding>{enc}</tt:Encoding><tt:Resolution><tt:Width>{w}"
+                    f"</tt:Width><tt:Height>{h}</tt:Height></tt:Resolution><tt:Quality>4</tt:Quality>"
+                    "<tt:RateControl><tt:FrameRateLimit>10</tt:FrameRateLimit><tt:EncodingInterval>1"
+                    "</tt:EncodingInterval><tt:BitrateLimit>512</tt:BitrateLimit></tt:RateControl>"
+                    "<tt:Multicast><tt:Address><tt:Type>IPv4</tt:Type><tt:IPv4Address>0.0.0.0</tt:IPv4Address>"
+                    "</tt:Address><tt:Port>0</tt:Port><tt:TTL>1</tt:TTL><tt:AutoStart>false</tt:AutoStart>"
+                    "</tt:Multicast><tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration>"
+                    "</trt:Profiles>")
+
+        return ("<trt:GetProfilesResponse>" + profile("Profile_1", "mainStream", 1920, 1080)
+                + profile("Profile_2", "subStream", 640, 360) + profile("Profile_3", "mjpeg", 320, 240, "JPEG")
+                + "</trt:GetProfilesResponse>")
+
+    def _media_uri(self, tag: str, uri: str) -> str:
+        return (f"<trt:{tag}Response><trt:MediaUri><tt:Uri>{uri}</tt:Uri>"
+                "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false"
+                f"</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:{tag}Response>")
+
+    def op_GetStreamUri(self) -> str:
+        return self._media_uri("GetStreamUri", self.rtsp_uri)
+
+    def op_GetSnapshotUri(self) -> str:
+        return self._media_uri("GetSnapshotUri", f"http://127.0.0.1:{self.port}/snapshot.jpg")
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        device = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if device.slow_s:
+                    time.sleep(device.slow_s)
+                try:
+                    status, text = device.answer(body)
+                except etree.XMLSyntaxError:
+                    status, text = 400, ENVELOPE.format(body=fault("ter:InvalidArgs", "bad XML"))
+                data = text.encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/soap+xml; charset=utf-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        return Handler
