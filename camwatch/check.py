@@ -36,6 +36,7 @@ class CheckResult:
     mode: str | None = None
     snapshot: Path | None = None
     jpeg: bytes | None = field(default=None, repr=False)
+    onvif: dict[str, Any] | None = None  # device facts and clock, when the camera speaks ONVIF
 
     @property
     def ok(self) -> bool:
@@ -54,6 +55,8 @@ class CheckResult:
             "numbers": {k: round(v, 4) for k, v in self.numbers.items()},
             "duration_s": round(self.duration_s, 3),
             "snapshot": str(self.snapshot) if self.snapshot else None,
+            **({"device": self.onvif.get("device"), "clock_offset_s": self.onvif.get("clock_offset_s"),
+                "onvif": self.onvif} if self.onvif is not None else {}),
         }
 
 

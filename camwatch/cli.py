@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="every camera in the config")
     p.add_argument("--commune", help="every camera of one commune")
     p.add_argument("--url", help="check an RTSP address that is not in the config")
+    p.add_argument("--onvif", metavar="USER:PASS@HOST[:PORT]", help="check an ONVIF device that is not in the config")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--rebaseline", action="store_true", help="forget what the camera looked like and learn it again")
     p.add_argument("--deadline", type=float, help="overall deadline per check, seconds")
@@ -131,6 +132,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     from camwatch.probe.rtsp import RtspSettings
     from camwatch.store import repo
 
+    if args.onvif:
+        if args.url or args.cameras or args.all or args.commune:
+            raise UsageError("give either --onvif or camera ids/--all/--url")
+        return _check_onvif_address(args)
     if args.url:
         if args.cameras or args.all or args.commune:
             raise UsageError("give either --url or camera ids/--all, not both")
@@ -175,7 +180,27 @@ def cmd_check(args: argparse.Namespace) -> int:
             _, baseline = repo.load_camera(conn, cid)
         s = RtspSettings(deadline_s=args.deadline or cam.check.deadline_s, connect_timeout_s=cam.check.connect_timeout_s,
                          keyframes=cam.check.keyframes, keyframe_spacing_s=cam.check.keyframe_spacing_s)
-        result, new_baseline = check_camera(cid, cam.url(), s, baseline, config.thresholds)
+        facts = None
+        if cam.cfg.onvif is not None:
+            from camwatch.probe.onvif import probe_onvif
+
+            o = cam.cfg.onvif
+            facts = probe_onvif(o.host, o.port, cam.onvif_user,
+                                cam.onvif_password.get_secret_value() if cam.onvif_password else None,
+                                deadline_s=s.deadline_s, profile=o.profile, want_stream=cam.cfg.rtsp_url is None)
+        if cam.cfg.rtsp_url is None and (facts is None or facts.stream is None):
+            from camwatch.scheduler import OnvifFacts, onvif_failure
+
+            result = onvif_failure(cid, OnvifFacts(0, None, None, str(facts.error) if facts else None,
+                                                   facts.reason if facts else ""))
+            new_baseline = None
+        else:
+            result, new_baseline = check_camera(cid, cam.url(facts.stream.rtsp_uri if facts and facts.stream else None),
+                                                s, baseline, config.thresholds)
+        if facts is not None:
+            _apply_onvif(result, facts, cam.check.clock_tolerance_s)
+            if not result.ok:
+                new_baseline = None
         if new_baseline is not None:
             with engine.begin() as conn:
                 repo.save_baseline(conn, cid, new_baseline, result.started_at)
@@ -196,6 +221,44 @@ def cmd_check(args: argparse.Namespace) -> int:
     ordered = [results[i] for i in ids]
     _print_results(ordered, args.json, {cid: config.cameras[cid] for cid in ids}, summary=len(ids) > 1)
     return EXIT_OK if all(r.ok for r in ordered) else EXIT_UNHEALTHY
+
+
+def _apply_onvif(result: CheckResult, facts: Any, tolerance_s: float) -> None:
+    from camwatch.scheduler import clock_finding
+
+    result.onvif = facts.as_dict()
+    if facts.clock_offset_s is not None:
+        result.numbers["clock_offset_s"] = facts.clock_offset_s
+        if result.ok and abs(facts.clock_offset_s) > tolerance_s:
+            clock_finding(result, facts.clock_offset_s)
+
+
+def _check_onvif_address(args: argparse.Namespace) -> int:
+    from camwatch.analysis import Thresholds
+    from camwatch.probe.onvif import probe_onvif
+    from camwatch.probe.rtsp import RtspSettings
+
+    bare, user, password = split_credentials("onvif://" + args.onvif)
+    host_port = bare.removeprefix("onvif://").rstrip("/")
+    host, _, port = host_port.rpartition(":") if host_port.count(":") == 1 else (host_port, "", "80")
+    try:
+        port_n = int(port or 80)
+    except ValueError:
+        raise UsageError(f"bad ONVIF port {port!r}") from None
+    deadline = args.deadline or 10.0
+    facts = probe_onvif(host, port_n, user, password, deadline_s=deadline)
+    label = f"onvif://{user + '@' if user else ''}{host}:{port_n}"
+    if not facts.ok or facts.stream is None:
+        from camwatch.scheduler import OnvifFacts, onvif_failure
+
+        result = onvif_failure(label, OnvifFacts(0, None, None, str(facts.error), facts.reason))
+    else:
+        url = with_credentials(split_credentials(facts.stream.rtsp_uri)[0], user, password)
+        result, _ = check_camera(label, url, RtspSettings(deadline_s=deadline), None, Thresholds())
+    _apply_onvif(result, facts, 30.0)
+    _save_snapshot(result, Path("state/snapshots"))
+    _print_results([result], args.json, {})
+    return EXIT_OK if result.ok else EXIT_UNHEALTHY
 
 
 def _save_snapshot(result: CheckResult, directory: Path) -> None:
@@ -230,6 +293,15 @@ def _print_results(results: list[CheckResult], as_json: bool, cams: dict[str, An
             print(f"  stream    {', '.join(parts)}")
         for f in r.findings[1:]:
             print(f"  also      {f.kind} — {f.reason}")
+        if r.onvif:
+            d = r.onvif.get("device") or {}
+            if d:
+                print(f"  device    {d['manufacturer']} {d['model']}, firmware {d['firmware']}, serial {d['serial']}")
+            if r.onvif.get("clock_offset_s") is not None:
+                ntp = "NTP" if r.onvif.get("ntp") else "manual"
+                print(f"  clock     {r.onvif['clock_offset_s']:+.1f} s from this server ({ntp})")
+            if r.onvif.get("error"):
+                print(f"  onvif     {r.onvif['error']} — {r.onvif['reason']}")
         print(f"  took      {r.duration_s:.2f} s")
         if r.snapshot:
             print(f"  snapshot  {r.snapshot}")

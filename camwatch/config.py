@@ -52,6 +52,8 @@ class ThresholdSettings(_Strict):
 
 class CheckSettings(_Strict):
     interval_s: float = Field(60.0, ge=1)
+    onvif_interval_s: float = Field(3600.0, ge=10)  # device facts and clock, and after every recovery
+    clock_tolerance_s: float = Field(30.0, gt=0)
     deadline_s: float = Field(10.0, gt=0, le=120)
     connect_timeout_s: float = Field(3.0, gt=0, le=60)
     keyframes: int = Field(2, ge=1, le=10)
@@ -142,13 +144,20 @@ class Maintenance(_Strict):
         return self
 
 
+class OnvifSettings(Credentials):
+    host: str
+    port: int = Field(80, ge=1, le=65535)
+    profile: str | None = None  # a profile token or name; default: the lowest-resolution H.264/H.265 one
+
+
 class Camera(Credentials):
     id: Annotated[str, Field(pattern=_ID)]
     name: str
     commune: str
     location: str = ""
     gps: tuple[float, float] | None = None
-    rtsp_url: str
+    rtsp_url: str | None = None  # the stream to check; without it, found through ONVIF
+    onvif: OnvifSettings | None = None
     tags: list[str] = []
     technicians: list[str] = []
     retired: bool = False
@@ -156,9 +165,17 @@ class Camera(Credentials):
     deadline_s: float | None = Field(None, gt=0, le=120)
     keyframes: int | None = Field(None, ge=1, le=10)
 
+    @model_validator(mode="after")
+    def _source(self) -> Camera:
+        if self.rtsp_url is None and self.onvif is None:
+            raise ValueError("give `rtsp_url`, or `onvif = { host = … }` to find the stream")
+        return self
+
     @field_validator("rtsp_url")
     @classmethod
-    def _url(cls, v: str) -> str:
+    def _url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
         parts = urlsplit(v)
         if parts.scheme not in ("rtsp", "rtsps") or not parts.hostname:
             raise ValueError("must be rtsp://host[:port]/path")
@@ -276,14 +293,22 @@ class ResolvedCamera:
     check: CheckSettings
     user: str | None
     password: SecretStr | None
+    onvif_user: str | None = None
+    onvif_password: SecretStr | None = None
 
     @property
     def id(self) -> str:
         return self.cfg.id
 
-    def url(self) -> str:
-        """The URL with credentials, for the probe only."""
-        return with_credentials(self.cfg.rtsp_url, self.user, self.password.get_secret_value() if self.password else None)
+    def url(self, discovered: str | None = None) -> str:
+        """The URL with credentials, for the probe only (the configured one, or the one ONVIF gave)."""
+        base = self.cfg.rtsp_url or discovered
+        if base is None:
+            raise ValueError(f"camera {self.id}: no stream address yet")
+        parts = urlsplit(base)
+        if parts.username:  # a device that hands out its URI with credentials in it: ours replace them
+            base = base.replace(parts.netloc, parts.netloc.rsplit("@", 1)[1], 1)
+        return with_credentials(base, self.user, self.password.get_secret_value() if self.password else None)
 
     def __repr__(self) -> str:
         return f"ResolvedCamera({self.id!r})"
@@ -394,7 +419,17 @@ def loads(text: str, source: str = "<string>", base_dir: Path | None = None, sec
             continue
         merged = {k: getattr(cam, k) for k in ("interval_s", "deadline_s", "keyframes") if getattr(cam, k) is not None}
         check = CheckSettings(**{**cf.defaults.model_dump(include=set(CheckSettings.model_fields)), **merged})
-        cameras[cam.id] = ResolvedCamera(cam, next(c for c in cf.communes if c.id == cam.commune), check, user, password)
+        ouser, opass = user, password
+        if cam.onvif is not None:
+            try:
+                own_onvif = any(x is not None for x in (cam.onvif.password, cam.onvif.password_env, cam.onvif.password_file))
+                ouser = cam.onvif.user or user
+                opass = (_password(cam.onvif, base_dir) if own_onvif else password) if secrets else None
+            except ValueError as err:
+                issues.append(ConfigIssue(f"cameras[{i}].onvif", locate(text, ("cameras", i, "onvif")), str(err)))
+                continue
+        cameras[cam.id] = ResolvedCamera(cam, next(c for c in cf.communes if c.id == cam.commune), check, user, password,
+                                         ouser, opass)
     if issues:
         raise ConfigError(source, issues)
     return Config(cf, source, cameras)

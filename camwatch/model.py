@@ -24,6 +24,7 @@ class Verdict(enum.StrEnum):
     COVERED = "covered"
     BLURRED = "blurred"
     MOVED = "moved"
+    CLOCK = "clock"  # the camera's clock is wrong (ONVIF): its recordings are no evidence
 
 
 # When several verdicts apply, the first in this order wins (no picture before picture quality).
@@ -39,6 +40,7 @@ PRECEDENCE: tuple[Verdict, ...] = (
     Verdict.COVERED,
     Verdict.BLURRED,
     Verdict.MOVED,
+    Verdict.CLOCK,
 )
 
 # Verdicts that mean "no usable picture" (status down); the rest of the faults are "degraded".

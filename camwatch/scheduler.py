@@ -28,7 +28,7 @@ from camwatch import sdnotify
 from camwatch.analysis import Baseline, Thresholds
 from camwatch.check import CheckResult, check_camera, write_atomic
 from camwatch.config import Config, HealthSettings, ResolvedCamera
-from camwatch.health import Event, Policy, State, Transition, next_interval, resume, step
+from camwatch.health import Event, Policy, State, Status, Transition, next_interval, resume, step
 from camwatch.metrics import CameraCollector, CameraView, Metrics
 from camwatch.probe.rtsp import RtspSettings
 from camwatch.store import repo
@@ -76,6 +76,7 @@ class Monitor:
         self.run_id: int | None = None
         self._running: set[str] = set()
         self._intervals: dict[str, float] = {}
+        self._onvif: dict[str, OnvifFacts] = {}
         self._guard = threading.Lock()
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=config.file.defaults.concurrency)},
@@ -227,7 +228,23 @@ class Monitor:
                                 keyframes=cam.check.keyframes, keyframe_spacing_s=cam.check.keyframe_spacing_s)
         with self.engine.connect() as conn:
             state, baseline = repo.load_camera(conn, cam.id)
-        result, new_baseline = self.check_fn(cam.id, cam.url(), settings, baseline, self.thresholds)
+        facts = self._onvif.get(cam.id)
+        polled = False
+        if cam.cfg.onvif is not None and (facts is None or time.monotonic() >= facts.next_poll):
+            facts, polled = self._poll_onvif(cam), True
+        new_baseline = None
+        if cam.cfg.rtsp_url is None and (facts is None or facts.stream_uri is None):
+            result = onvif_failure(cam.id, facts)
+        else:
+            result, new_baseline = self.check_fn(cam.id, cam.url(facts.stream_uri if facts else None), settings,
+                                                 baseline, self.thresholds)
+        if cam.cfg.onvif is not None and not polled and result.ok and state.status is Status.DOWN:
+            facts = self._poll_onvif(cam)  # back from an outage: cameras without a clock battery return in 1970
+        if facts is not None and facts.clock_offset_s is not None:
+            result.numbers["clock_offset_s"] = facts.clock_offset_s
+            if result.ok and abs(facts.clock_offset_s) > cam.check.clock_tolerance_s:
+                result = clock_finding(result, facts.clock_offset_s)
+                new_baseline = None
         at = result.started_at
         interval = cam.check.interval_s
         state = resume(state, at, max_gap_s=2 * self._intervals.get(cam.id, interval) + 10)
@@ -252,6 +269,34 @@ class Monitor:
             self._schedule(cam.id, want, utcnow() + dt.timedelta(seconds=want))
         return result
 
+    def _poll_onvif(self, cam: ResolvedCamera) -> OnvifFacts:
+        """Device facts, clock and stream address over ONVIF; changes of the device are recorded."""
+        from camwatch.probe.onvif import probe_onvif
+
+        o = cam.cfg.onvif
+        assert o is not None
+        r = probe_onvif(o.host, o.port, cam.onvif_user,
+                        cam.onvif_password.get_secret_value() if cam.onvif_password else None,
+                        deadline_s=cam.check.deadline_s, profile=o.profile, want_stream=cam.cfg.rtsp_url is None)
+        now = utcnow()
+        with self.engine.begin() as conn:
+            changes = repo.record_onvif(conn, cam.id, r, now)
+        for field_name, old, new in changes:
+            log.warning("camera=%s device %s changed: %s -> %s", cam.id, field_name, old, new)
+        if not r.ok:
+            log.warning("camera=%s ONVIF %s: %s", cam.id, r.error, r.reason)
+        prev = self._onvif.get(cam.id)
+        facts = OnvifFacts(
+            next_poll=time.monotonic() + cam.check.onvif_interval_s,
+            clock_offset_s=r.clock_offset_s if r.ok else (prev.clock_offset_s if prev else None),
+            stream_uri=r.stream.rtsp_uri if r.ok and r.stream else (prev.stream_uri if prev else None),
+            error=r.error, reason=r.reason)
+        self._onvif[cam.id] = facts
+        if r.device and cam.id in self.views:
+            v = self.views[cam.id]
+            v.model, v.firmware = r.device.model, r.device.firmware
+        return facts
+
     def _observe(self, cam: ResolvedCamera, result: CheckResult, state: State, transitions: list[Transition]) -> None:
         m = self.metrics
         m.checks.labels(str(result.verdict)).inc()
@@ -270,6 +315,8 @@ class Monitor:
             v.ttff_s, v.fps, v.bitrate_bps = s.time_to_first_frame_s, s.fps, s.bitrate_bps
             v.luma, v.sharpness_ratio = n.get("luma"), n.get("sharpness_ratio")
             v.width, v.height, v.codec = s.width, s.height, s.codec
+        if "clock_offset_s" in n:
+            v.clock_offset_s = n["clock_offset_s"]
         self.views[cam.id] = v
 
     def _snapshots(self, camera_id: str, result: CheckResult, state: State,
@@ -296,6 +343,37 @@ class Monitor:
         except OSError as err:  # a full disk loses the picture, never the check
             log.error("camera=%s cannot write snapshot: %s", camera_id, err.strerror)
         return out
+
+
+@dataclass
+class OnvifFacts:
+    next_poll: float  # monotonic
+    clock_offset_s: float | None
+    stream_uri: str | None
+    error: str | None = None
+    reason: str = ""
+
+
+def onvif_failure(camera_id: str, facts: OnvifFacts | None) -> CheckResult:
+    """No stream address: the camera is configured by ONVIF only and ONVIF failed."""
+    from camwatch.model import Verdict
+
+    kind = facts.error if facts else "unreachable"
+    verdict = {"unreachable": Verdict.OFFLINE, "timeout": Verdict.TIMEOUT, "auth": Verdict.AUTH_FAILED}.get(
+        str(kind), Verdict.PROTOCOL_ERROR)
+    reason = f"ONVIF: {facts.reason}" if facts and facts.reason else "ONVIF gave no stream address"
+    return CheckResult(camera_id, utcnow(), verdict, reason, 0.0)
+
+
+def clock_finding(result: CheckResult, offset: float) -> CheckResult:
+    from camwatch.model import Finding, Verdict
+
+    ahead = "ahead" if offset > 0 else "behind"
+    f = Finding(Verdict.CLOCK, f"the camera's clock is {abs(offset):.0f} s {ahead}: its recordings are no evidence",
+                {"clock_offset_s": offset})
+    result.findings = [f, *result.findings]
+    result.verdict, result.reason = Verdict.CLOCK, f.reason
+    return result
 
 
 def _prune(d: Path) -> None:

@@ -45,3 +45,8 @@ def split_credentials(url: str) -> tuple[str, str | None, str | None]:
     user, has_password, password = userinfo.partition(":")
     bare = f"{scheme}://{host}{sep}{path}" if scheme else f"{host}{sep}{path}"
     return bare, unquote(user), unquote(password) if has_password else None
+
+
+def strip_credentials(url: str) -> str:
+    """The URL without any user or password in it (devices sometimes hand out URIs with theirs)."""
+    return split_credentials(url)[0]

@@ -14,8 +14,18 @@ from sqlalchemy import Connection, Engine, and_, create_engine, event, func, ins
 from camwatch.analysis import Baseline
 from camwatch.check import CheckResult
 from camwatch.health import Event, State, Transition
-from camwatch.store.schema import cameras, check_hours, checks, incidents, maintenance, notifications, runs
+from camwatch.store.schema import (
+    cameras,
+    check_hours,
+    checks,
+    device_events,
+    incidents,
+    maintenance,
+    notifications,
+    runs,
+)
 from camwatch.uptime import Breakdown, Interval, breakdown, coverage, intersect, union
+from camwatch.urls import strip_credentials
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +108,27 @@ def ensure_camera(conn: Connection, camera_id: str, commune: str, name: str, now
                                             status="unknown", state={}))
 
 
+def record_onvif(conn: Connection, camera_id: str, r: Any, now: dt.datetime) -> list[tuple[str, str | None, str]]:
+    """Store an ONVIF poll; returns the device changes (field, old, new) it found, also stored as events."""
+    values: dict[str, Any] = {"onvif_checked_at": now, "onvif_error": None if r.ok else f"{r.error}: {r.reason}"}
+    changes: list[tuple[str, str | None, str]] = []
+    if r.ok:
+        old = conn.execute(select(cameras.c.model, cameras.c.firmware, cameras.c.serial, cameras.c.manufacturer)
+                           .where(cameras.c.id == camera_id)).first()
+        d = r.device
+        new = {"manufacturer": d.manufacturer, "model": d.model, "firmware": d.firmware, "serial": d.serial}
+        for k, v in new.items():
+            prev = getattr(old, k) if old is not None else None
+            if prev is not None and prev != v:
+                changes.append((k, prev, v))
+                conn.execute(insert(device_events).values(camera_id=camera_id, at=now, field=k, old=prev, new=v))
+        values.update(new, hardware_id=d.hardware_id, clock_offset_s=r.clock_offset_s, clock_ntp=r.ntp)
+        if r.stream is not None:
+            values["stream_uri"] = strip_credentials(r.stream.rtsp_uri)
+    conn.execute(update(cameras).where(cameras.c.id == camera_id).values(**values))
+    return changes
+
+
 # ---------------------------------------------------------------- one check
 
 def record_check(conn: Connection, result: CheckResult, interval_s: float, state: State,
@@ -113,7 +144,8 @@ def record_check(conn: Connection, result: CheckResult, interval_s: float, state
         verdict=str(result.verdict), status=str(state.status), error_kind=str(result.error) if result.error else None,
         reason=result.reason, luma=n.get("luma"), sharpness_ratio=n.get("sharpness_ratio"), motion=n.get("motion"),
         fps=result.stream.fps, bitrate_bps=result.stream.bitrate_bps,
-        time_to_first_frame_s=result.stream.time_to_first_frame_s, numbers=_finite(n), node=node,
+        time_to_first_frame_s=result.stream.time_to_first_frame_s, clock_offset_s=n.get("clock_offset_s"),
+        numbers=_finite(n), node=node,
     ))
     values: dict[str, Any] = {
         "status": str(state.status), "status_since": state.since, "state": state.to_json(),

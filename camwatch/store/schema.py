@@ -70,6 +70,25 @@ cameras = Table(
     Column("last_good_snapshot", Text),
     Column("baseline", LargeBinary),
     Column("baseline_updated_at", UTCDateTime),
+    # ONVIF facts (migration 0003)
+    Column("manufacturer", Text),
+    Column("serial", Text),
+    Column("hardware_id", Text),
+    Column("clock_offset_s", Float),
+    Column("clock_ntp", Boolean),
+    Column("onvif_checked_at", UTCDateTime),
+    Column("onvif_error", Text),
+    Column("stream_uri", Text),  # discovered through ONVIF when no rtsp_url is configured (no credentials in it)
+)
+
+device_events = Table(  # a firmware change, a swapped camera (new serial), a new model
+    "device_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("camera_id", String(64), ForeignKey("cameras.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("field", String(32), nullable=False),
+    Column("old", Text),
+    Column("new", Text),
 )
 
 checks = Table(
