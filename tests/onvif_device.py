@@ -112,7 +112,9 @@ class OnvifDevice:
         digest = tok.findtext("wsse:Password", namespaces=NS) or ""
         nonce = base64.b64decode(tok.findtext("wsse:Nonce", namespaces=NS) or "")
         created = tok.findtext("wsu:Created", namespaces=NS) or ""
-        expected = base64.b64encode(hashlib.sha1(nonce + created.encode() + self.password.encode()).digest()).decode()
+        # WS-Security UsernameToken PasswordDigest is defined with SHA-1
+        sha1 = hashlib.sha1(nonce + created.encode() + self.password.encode(), usedforsecurity=False)
+        expected = base64.b64encode(sha1.digest()).decode()
         try:
             when = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
         except ValueError:
@@ -184,7 +186,7 @@ class OnvifDevice:
         device = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if device.slow_s:
                     time.sleep(device.slow_s)
@@ -202,7 +204,7 @@ class OnvifDevice:
                 except OSError:
                     pass
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         return Handler
