@@ -52,18 +52,36 @@ def make_engine(url: str) -> Engine:
                          connect_args={"connect_timeout": 10} if url.startswith("postgresql") else {})
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Create or migrate the database with Alembic."""
+def _alembic(url: str) -> Any:
     from alembic.config import Config as AlembicConfig
-
-    from alembic import command
 
     if not (ALEMBIC_DIR / "env.py").exists():
         raise RuntimeError(f"Alembic migrations not found at {ALEMBIC_DIR}")
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(ALEMBIC_DIR))
     cfg.attributes["engine"] = make_engine(url)
-    command.upgrade(cfg, revision)
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Create or migrate the database with Alembic."""
+    from alembic import command
+
+    cfg = _alembic(url)
+    try:
+        command.upgrade(cfg, revision)
+    finally:
+        cfg.attributes["engine"].dispose()
+
+
+def downgrade(url: str, revision: str) -> None:
+    from alembic import command
+
+    cfg = _alembic(url)
+    try:
+        command.downgrade(cfg, revision)
+    finally:
+        cfg.attributes["engine"].dispose()
 
 
 def current_revision(engine: Engine) -> str | None:
