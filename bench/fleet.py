@@ -14,6 +14,7 @@ captures; one ffprobe per camera, 16 at a time) for the throughput ratio.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import re
 import subprocess
@@ -84,7 +85,7 @@ def run_fleet(n: int, intervals: int, tmp: Path) -> dict[str, float | str]:
             switched_at = None
             opened_at = mailed_at = None
             for k in range(intervals):
-                start = time.time()
+                start = t0 + k * INTERVAL
                 if k == 0:
                     fleet.set("probe", "black")
                     switched_at = time.time()
@@ -97,12 +98,13 @@ def run_fleet(n: int, intervals: int, tmp: Path) -> dict[str, float | str]:
                             opened_at = time.time()
                     if opened_at and mailed_at is None and any("probe" in p.name for p in sink.folder.iterdir()):
                         mailed_at = time.time()
-                import datetime as dt
-
-                with engine.connect() as conn:
+            while time.time() < t0 + intervals * INTERVAL + 5:  # let the last window's checks be written
+                time.sleep(1)
+            with engine.connect() as conn:  # fixed, back-to-back windows from t0
+                for k in range(intervals):
+                    a, b = (dt.datetime.fromtimestamp(t0 + j * INTERVAL, dt.UTC) for j in (k, k + 1))
                     per_interval.append(conn.execute(select(func.count()).select_from(checks).where(
-                        checks.c.started_at >= dt.datetime.fromtimestamp(start, dt.UTC),
-                        checks.c.started_at < dt.datetime.fromtimestamp(start + INTERVAL, dt.UTC))).scalar())
+                        checks.c.started_at >= a, checks.c.started_at < b)).scalar())
             cpu1, rss = proc_stat(proc.pid)
             wall = time.time() - t0
             body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
