@@ -6,19 +6,27 @@ import datetime as dt
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 
 from camwatch.analysis import Analysis, Baseline, Thresholds, analyse, update_baseline
 from camwatch.model import ErrorKind, Finding, Observation, StreamFacts, Verdict, worst
 from camwatch.probe.rtsp import RtspSettings, probe_rtsp
+from camwatch.probe.snapshot import probe_snapshot
+from camwatch.urls import strip_credentials
+
+if TYPE_CHECKING:
+    from camwatch.config import ResolvedCamera
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_MAX_BYTES = 300_000
+
+Probe = Callable[[str, RtspSettings], Observation]
 
 
 @dataclass
@@ -85,9 +93,9 @@ def judge(camera: str, started_at: dt.datetime, obs: Observation, baseline: Base
 
 
 def check_camera(camera: str, url: str, settings: RtspSettings, baseline: Baseline | None, th: Thresholds,
-                 now: dt.datetime | None = None) -> tuple[CheckResult, Baseline | None]:
+                 now: dt.datetime | None = None, probe: Probe = probe_rtsp) -> tuple[CheckResult, Baseline | None]:
     started = now or dt.datetime.now(dt.UTC)
-    obs = probe_rtsp(url, settings)
+    obs = probe(url, settings)
     result, new_baseline = judge(camera, started, obs, baseline, th)
     if obs.snapshot is not None:
         result.jpeg = encode_snapshot(obs.snapshot)
@@ -118,3 +126,76 @@ def write_atomic(path: Path, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+# ---------------------------------------------------------------- a configured camera, ONVIF included
+
+@dataclass
+class OnvifFacts:
+    next_poll: float  # monotonic
+    clock_offset_s: float | None
+    stream_uri: str | None
+    snapshot_uri: str | None = None
+    error: str | None = None
+    reason: str = ""
+
+
+def facts_from(r: Any, prev: OnvifFacts | None = None, next_poll: float = 0.0) -> OnvifFacts:
+    """What a check needs from an ONVIF poll (`probe.onvif.OnvifResult`); on failure, what was known before."""
+    ok_stream = r.stream if r.ok else None
+    return OnvifFacts(
+        next_poll=next_poll,
+        clock_offset_s=r.clock_offset_s if r.ok else (prev.clock_offset_s if prev else None),
+        stream_uri=ok_stream.rtsp_uri if ok_stream else (prev.stream_uri if prev else None),
+        snapshot_uri=ok_stream.snapshot_uri if ok_stream else (prev.snapshot_uri if prev else None),
+        error=str(r.error) if r.error else None, reason=r.reason)
+
+
+def onvif_failure(camera_id: str, facts: OnvifFacts | None) -> CheckResult:
+    """No stream address: the camera is configured by ONVIF only and ONVIF failed."""
+    kind = facts.error if facts else "unreachable"
+    verdict = {"unreachable": Verdict.OFFLINE, "timeout": Verdict.TIMEOUT, "auth": Verdict.AUTH_FAILED}.get(
+        str(kind), Verdict.PROTOCOL_ERROR)
+    reason = f"ONVIF: {facts.reason}" if facts and facts.reason else "ONVIF gave no stream address"
+    return CheckResult(camera_id, dt.datetime.now(dt.UTC), verdict, reason, 0.0)
+
+
+def clock_finding(result: CheckResult, offset: float) -> CheckResult:
+    ahead = "ahead" if offset > 0 else "behind"
+    f = Finding(Verdict.CLOCK, f"the camera's clock is {abs(offset):.0f} s {ahead}: its recordings are no evidence",
+                {"clock_offset_s": offset})
+    result.findings = [f, *result.findings]
+    result.verdict, result.reason = Verdict.CLOCK, f.reason
+    return result
+
+
+def check_configured(cam: ResolvedCamera, settings: RtspSettings, baseline: Baseline | None, th: Thresholds,
+                     facts: OnvifFacts | None, check: Callable[..., tuple[CheckResult, Baseline | None]] = check_camera,
+                     ) -> tuple[CheckResult, Baseline | None]:
+    """The camera's picture from its configured source (RTSP, or an HTTP snapshot), ONVIF's address when it has
+    none of its own, and the clock verdict when ONVIF says the camera's clock is wrong."""
+    if cam.source == "snapshot":
+        url = cam.cfg.snapshot_url or (facts.snapshot_uri if facts else None)
+        if url is None:
+            return onvif_failure(cam.id, facts), None
+        password = cam.password.get_secret_value() if cam.password else None
+
+        def probe(u: str, s: RtspSettings) -> Observation:
+            return probe_snapshot(u, cam.user, password, s)
+
+        result, new = check(cam.id, strip_credentials(url), settings, baseline, th, probe=probe)
+    elif cam.cfg.rtsp_url is None and (facts is None or facts.stream_uri is None):
+        return onvif_failure(cam.id, facts), None
+    else:
+        result, new = check(cam.id, cam.url(facts.stream_uri if facts else None), settings, baseline, th)
+    return apply_clock(result, new, facts, cam.check.clock_tolerance_s)
+
+
+def apply_clock(result: CheckResult, new_baseline: Baseline | None, facts: OnvifFacts | None,
+                tolerance_s: float) -> tuple[CheckResult, Baseline | None]:
+    if facts is None or facts.clock_offset_s is None:
+        return result, new_baseline
+    result.numbers["clock_offset_s"] = facts.clock_offset_s
+    if result.ok and abs(facts.clock_offset_s) > tolerance_s:
+        return clock_finding(result, facts.clock_offset_s), None
+    return result, new_baseline

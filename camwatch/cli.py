@@ -18,7 +18,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from camwatch import config as cfgmod
-from camwatch.check import CheckResult, check_camera, write_atomic
+from camwatch.check import (
+    CheckResult,
+    apply_clock,
+    check_camera,
+    check_configured,
+    facts_from,
+    onvif_failure,
+    write_atomic,
+)
 from camwatch.urls import mask_url, split_credentials, with_credentials
 
 log = logging.getLogger("camwatch")
@@ -180,27 +188,19 @@ def cmd_check(args: argparse.Namespace) -> int:
             _, baseline = repo.load_camera(conn, cid)
         s = RtspSettings(deadline_s=args.deadline or cam.check.deadline_s, connect_timeout_s=cam.check.connect_timeout_s,
                          keyframes=cam.check.keyframes, keyframe_spacing_s=cam.check.keyframe_spacing_s)
-        facts = None
+        onvif = None
         if cam.cfg.onvif is not None:
             from camwatch.probe.onvif import probe_onvif
 
             o = cam.cfg.onvif
-            facts = probe_onvif(o.host, o.port, cam.onvif_user,
+            onvif = probe_onvif(o.host, o.port, cam.onvif_user,
                                 cam.onvif_password.get_secret_value() if cam.onvif_password else None,
-                                deadline_s=s.deadline_s, profile=o.profile, want_stream=cam.cfg.rtsp_url is None)
-        if cam.cfg.rtsp_url is None and (facts is None or facts.stream is None):
-            from camwatch.scheduler import OnvifFacts, onvif_failure
-
-            result = onvif_failure(cid, OnvifFacts(0, None, None, str(facts.error) if facts else None,
-                                                   facts.reason if facts else ""))
-            new_baseline = None
-        else:
-            result, new_baseline = check_camera(cid, cam.url(facts.stream.rtsp_uri if facts and facts.stream else None),
-                                                s, baseline, config.thresholds)
-        if facts is not None:
-            _apply_onvif(result, facts, cam.check.clock_tolerance_s)
-            if not result.ok:
-                new_baseline = None
+                                deadline_s=s.deadline_s, profile=o.profile,
+                                want_stream=cam.cfg.rtsp_url is None or cam.source == "snapshot")
+        result, new_baseline = check_configured(cam, s, baseline, config.thresholds,
+                                                facts_from(onvif) if onvif else None)
+        if onvif is not None:
+            result.onvif = onvif.as_dict()
         if new_baseline is not None:
             with engine.begin() as conn:
                 repo.save_baseline(conn, cid, new_baseline, result.started_at)
@@ -223,16 +223,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r.ok for r in ordered) else EXIT_UNHEALTHY
 
 
-def _apply_onvif(result: CheckResult, facts: Any, tolerance_s: float) -> None:
-    from camwatch.scheduler import clock_finding
-
-    result.onvif = facts.as_dict()
-    if facts.clock_offset_s is not None:
-        result.numbers["clock_offset_s"] = facts.clock_offset_s
-        if result.ok and abs(facts.clock_offset_s) > tolerance_s:
-            clock_finding(result, facts.clock_offset_s)
-
-
 def _check_onvif_address(args: argparse.Namespace) -> int:
     from camwatch.analysis import Thresholds
     from camwatch.probe.onvif import probe_onvif
@@ -249,13 +239,12 @@ def _check_onvif_address(args: argparse.Namespace) -> int:
     facts = probe_onvif(host, port_n, user, password, deadline_s=deadline)
     label = f"onvif://{user + '@' if user else ''}{host}:{port_n}"
     if not facts.ok or facts.stream is None:
-        from camwatch.scheduler import OnvifFacts, onvif_failure
-
-        result = onvif_failure(label, OnvifFacts(0, None, None, str(facts.error), facts.reason))
+        result = onvif_failure(label, facts_from(facts))
     else:
         url = with_credentials(split_credentials(facts.stream.rtsp_uri)[0], user, password)
         result, _ = check_camera(label, url, RtspSettings(deadline_s=deadline), None, Thresholds())
-    _apply_onvif(result, facts, 30.0)
+        result, _ = apply_clock(result, None, facts_from(facts), 30.0)
+    result.onvif = facts.as_dict()
     _save_snapshot(result, Path("state/snapshots"))
     _print_results([result], args.json, {})
     return EXIT_OK if result.ok else EXIT_UNHEALTHY

@@ -158,6 +158,8 @@ class Camera(Credentials):
     gps: tuple[float, float] | None = None
     rtsp_url: str | None = None  # the stream to check; without it, found through ONVIF
     onvif: OnvifSettings | None = None
+    snapshot_url: str | None = None  # http(s) JPEG snapshot; with source = "snapshot" it is checked instead of RTSP
+    source: Literal["rtsp", "snapshot"] | None = None  # default: rtsp when rtsp_url or onvif is given
     tags: list[str] = []
     technicians: list[str] = []
     retired: bool = False
@@ -167,9 +169,25 @@ class Camera(Credentials):
 
     @model_validator(mode="after")
     def _source(self) -> Camera:
-        if self.rtsp_url is None and self.onvif is None:
-            raise ValueError("give `rtsp_url`, or `onvif = { host = … }` to find the stream")
+        if self.rtsp_url is None and self.onvif is None and self.snapshot_url is None:
+            raise ValueError("give `rtsp_url`, `snapshot_url`, or `onvif = { host = … }` to find the stream")
+        if self.source == "snapshot" and self.snapshot_url is None and self.onvif is None:
+            raise ValueError("source = \"snapshot\" needs `snapshot_url` or `onvif`")
+        if self.source == "rtsp" and self.rtsp_url is None and self.onvif is None:
+            raise ValueError("source = \"rtsp\" needs `rtsp_url` or `onvif`")
         return self
+
+    @field_validator("snapshot_url")
+    @classmethod
+    def _snapshot_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be http(s)://host[:port]/path")
+        if "@" in parts.netloc:
+            raise ValueError("put the user and password in `user` and `password_env`/`password_file`, not in the URL")
+        return v
 
     @field_validator("rtsp_url")
     @classmethod
@@ -299,6 +317,12 @@ class ResolvedCamera:
     @property
     def id(self) -> str:
         return self.cfg.id
+
+    @property
+    def source(self) -> str:
+        if self.cfg.source:
+            return self.cfg.source
+        return "rtsp" if self.cfg.rtsp_url or self.cfg.onvif else "snapshot"
 
     def url(self, discovered: str | None = None) -> str:
         """The URL with credentials, for the probe only (the configured one, or the one ONVIF gave)."""

@@ -25,8 +25,16 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from camwatch import sdnotify
-from camwatch.analysis import Baseline, Thresholds
-from camwatch.check import CheckResult, check_camera, write_atomic
+from camwatch.analysis import Baseline
+from camwatch.check import (
+    CheckResult,
+    OnvifFacts,
+    apply_clock,
+    check_camera,
+    check_configured,
+    facts_from,
+    write_atomic,
+)
 from camwatch.config import Config, HealthSettings, ResolvedCamera
 from camwatch.health import Event, Policy, State, Status, Transition, next_interval, resume, step
 from camwatch.metrics import CameraCollector, CameraView, Metrics
@@ -37,7 +45,7 @@ log = logging.getLogger(__name__)
 
 INCIDENT_SNAPSHOTS_KEPT = 40
 
-CheckFn = Callable[[str, str, RtspSettings, Baseline | None, Thresholds], tuple[CheckResult, Baseline | None]]
+CheckFn = Callable[..., tuple[CheckResult, Baseline | None]]
 
 
 def policy_from(h: HealthSettings) -> Policy:
@@ -70,7 +78,7 @@ class Monitor:
         self.node = node or config.district.node_id or socket.gethostname()
         self.policy = policy_from(config.health)
         self.thresholds = config.thresholds
-        self.check_fn: CheckFn = check or (lambda cid, url, s, b, th: check_camera(cid, url, s, b, th))
+        self.check_fn: CheckFn = check or check_camera
         self.snapshot_dir = config.state_dir / "snapshots"
         self.stats = Stats()
         self.run_id: int | None = None
@@ -232,19 +240,10 @@ class Monitor:
         polled = False
         if cam.cfg.onvif is not None and (facts is None or time.monotonic() >= facts.next_poll):
             facts, polled = self._poll_onvif(cam), True
-        new_baseline = None
-        if cam.cfg.rtsp_url is None and (facts is None or facts.stream_uri is None):
-            result = onvif_failure(cam.id, facts)
-        else:
-            result, new_baseline = self.check_fn(cam.id, cam.url(facts.stream_uri if facts else None), settings,
-                                                 baseline, self.thresholds)
+        result, new_baseline = check_configured(cam, settings, baseline, self.thresholds, facts, self.check_fn)
         if cam.cfg.onvif is not None and not polled and result.ok and state.status is Status.DOWN:
             facts = self._poll_onvif(cam)  # back from an outage: cameras without a clock battery return in 1970
-        if facts is not None and facts.clock_offset_s is not None:
-            result.numbers["clock_offset_s"] = facts.clock_offset_s
-            if result.ok and abs(facts.clock_offset_s) > cam.check.clock_tolerance_s:
-                result = clock_finding(result, facts.clock_offset_s)
-                new_baseline = None
+            result, new_baseline = apply_clock(result, new_baseline, facts, cam.check.clock_tolerance_s)
         at = result.started_at
         interval = cam.check.interval_s
         state = resume(state, at, max_gap_s=2 * self._intervals.get(cam.id, interval) + 10)
@@ -277,7 +276,8 @@ class Monitor:
         assert o is not None
         r = probe_onvif(o.host, o.port, cam.onvif_user,
                         cam.onvif_password.get_secret_value() if cam.onvif_password else None,
-                        deadline_s=cam.check.deadline_s, profile=o.profile, want_stream=cam.cfg.rtsp_url is None)
+                        deadline_s=cam.check.deadline_s, profile=o.profile,
+                        want_stream=cam.cfg.rtsp_url is None or cam.source == "snapshot")
         now = utcnow()
         with self.engine.begin() as conn:
             changes = repo.record_onvif(conn, cam.id, r, now)
@@ -285,12 +285,7 @@ class Monitor:
             log.warning("camera=%s device %s changed: %s -> %s", cam.id, field_name, old, new)
         if not r.ok:
             log.warning("camera=%s ONVIF %s: %s", cam.id, r.error, r.reason)
-        prev = self._onvif.get(cam.id)
-        facts = OnvifFacts(
-            next_poll=time.monotonic() + cam.check.onvif_interval_s,
-            clock_offset_s=r.clock_offset_s if r.ok else (prev.clock_offset_s if prev else None),
-            stream_uri=r.stream.rtsp_uri if r.ok and r.stream else (prev.stream_uri if prev else None),
-            error=r.error, reason=r.reason)
+        facts = facts_from(r, self._onvif.get(cam.id), time.monotonic() + cam.check.onvif_interval_s)
         self._onvif[cam.id] = facts
         if r.device and cam.id in self.views:
             v = self.views[cam.id]
@@ -343,37 +338,6 @@ class Monitor:
         except OSError as err:  # a full disk loses the picture, never the check
             log.error("camera=%s cannot write snapshot: %s", camera_id, err.strerror)
         return out
-
-
-@dataclass
-class OnvifFacts:
-    next_poll: float  # monotonic
-    clock_offset_s: float | None
-    stream_uri: str | None
-    error: str | None = None
-    reason: str = ""
-
-
-def onvif_failure(camera_id: str, facts: OnvifFacts | None) -> CheckResult:
-    """No stream address: the camera is configured by ONVIF only and ONVIF failed."""
-    from camwatch.model import Verdict
-
-    kind = facts.error if facts else "unreachable"
-    verdict = {"unreachable": Verdict.OFFLINE, "timeout": Verdict.TIMEOUT, "auth": Verdict.AUTH_FAILED}.get(
-        str(kind), Verdict.PROTOCOL_ERROR)
-    reason = f"ONVIF: {facts.reason}" if facts and facts.reason else "ONVIF gave no stream address"
-    return CheckResult(camera_id, utcnow(), verdict, reason, 0.0)
-
-
-def clock_finding(result: CheckResult, offset: float) -> CheckResult:
-    from camwatch.model import Finding, Verdict
-
-    ahead = "ahead" if offset > 0 else "behind"
-    f = Finding(Verdict.CLOCK, f"the camera's clock is {abs(offset):.0f} s {ahead}: its recordings are no evidence",
-                {"clock_offset_s": offset})
-    result.findings = [f, *result.findings]
-    result.verdict, result.reason = Verdict.CLOCK, f.reason
-    return result
 
 
 def _prune(d: Path) -> None:

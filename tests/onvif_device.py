@@ -63,6 +63,10 @@ class OnvifDevice:
         self.serial = "DS-2CD1023-0001"
         self.firmware = "V5.5.82 build 190909"
         self.requests: list[str] = []
+        self.snapshot_auth = "digest"  # or "basic"
+        self.snapshot_scene = "live"  # or "frozen", "black"
+        self._frame: Any = None
+        self._frozen_jpeg: bytes | None = None
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -182,6 +186,44 @@ class OnvifDevice:
     def op_GetSnapshotUri(self) -> str:
         return self._media_uri("GetSnapshotUri", f"http://127.0.0.1:{self.port}/snapshot.jpg")
 
+    # ------------------------------------------------------------ HTTP snapshot (digest or basic auth)
+    def snapshot(self) -> bytes:
+        import cv2
+        import numpy as np
+
+        from camwatch.sim.scenes import scene_frames
+
+        if self._frame is None:
+            self._frame = next(scene_frames("day", seconds=1))
+        if self.snapshot_scene == "black":
+            img = np.full_like(self._frame, 10)
+        elif self.snapshot_scene == "frozen":
+            if self._frozen_jpeg is None:
+                self._frozen_jpeg = cv2.imencode(".jpg", self._frame)[1].tobytes()
+            return self._frozen_jpeg
+        else:  # a live sensor: new noise every time
+            noise = np.random.default_rng().normal(0, 3, self._frame.shape[:2])[..., None]
+            img = np.clip(self._frame + noise, 0, 255).astype(np.uint8)
+        return cv2.imencode(".jpg", img)[1].tobytes()
+
+    def snapshot_authorized(self, header: str, path: str) -> bool:
+        if self.snapshot_auth == "basic":
+            good = "Basic " + base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+            return header == good
+        if not header.startswith("Digest "):
+            return False
+        import re
+
+        f = dict(re.findall(r'(\w+)="?([^",]*)"?', header[7:]))
+
+        def md5(x: str) -> str:
+            return hashlib.md5(x.encode(), usedforsecurity=False).hexdigest()
+
+        ha1 = md5(f"{self.user}:camwatch-test:{self.password}")
+        ha2 = md5(f"GET:{f.get('uri', '')}")
+        expected = md5(f"{ha1}:{f.get('nonce')}:{f.get('nc')}:{f.get('cnonce')}:{f.get('qop')}:{ha2}")
+        return f.get("username") == self.user and f.get("uri") == path and f.get("response") == expected
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         device = self
 
@@ -203,6 +245,27 @@ class OnvifDevice:
                     self.wfile.write(data)
                 except OSError:
                     pass
+
+            def do_GET(self) -> None:
+                if self.path != "/snapshot.jpg":
+                    self.send_error(404)
+                    return
+                if not device.snapshot_authorized(self.headers.get("Authorization", ""), self.path):
+                    self.send_response(401)
+                    if device.snapshot_auth == "basic":
+                        self.send_header("WWW-Authenticate", 'Basic realm="camwatch-test"')
+                    else:
+                        self.send_header("WWW-Authenticate",
+                                         'Digest realm="camwatch-test", nonce="4e6f6e6365", qop="auth", algorithm=MD5')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                data = device.snapshot()
+                self.send_response(200)
+                self.send_header("Content-Type", "image/jpeg")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

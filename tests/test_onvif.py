@@ -187,3 +187,59 @@ onvif = {{ host = "127.0.0.1", port = {device.port} }}
         assert [(e.field, e.old, e.new) for e in events] == [("serial", "DS-2CD1023-0001", "DS-2CD1023-9999")]
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("auth", ["digest", "basic"])
+def test_http_snapshot_source_with_digest_or_basic_auth(device: OnvifDevice, auth: str) -> None:
+    from camwatch.analysis import Thresholds
+    from camwatch.check import check_camera
+    from camwatch.probe.rtsp import RtspSettings
+    from camwatch.probe.snapshot import probe_snapshot
+
+    device.snapshot_auth = auth
+    url = f"http://127.0.0.1:{device.port}/snapshot.jpg"
+    s = RtspSettings(deadline_s=6, keyframe_spacing_s=1.0)
+
+    def run(password: str = PASSWORD):
+        return check_camera("S", url, s, None, Thresholds(),
+                            probe=lambda u, st: probe_snapshot(u, "admin", password, st))[0]
+
+    live = run()
+    assert live.verdict is Verdict.OK and live.stream.codec == "jpeg" and live.stream.width == 640, live.reason
+    assert run("wrong").verdict is Verdict.AUTH_FAILED
+    device.snapshot_scene = "black"
+    assert run().verdict is Verdict.BLACK
+    device.snapshot_scene = "frozen"
+    assert run().verdict is Verdict.FROZEN
+    bad = check_camera("S", url.replace("snapshot.jpg", "nope.jpg"), s, None, Thresholds(),
+                       probe=lambda u, st: probe_snapshot(u, "admin", PASSWORD, st))[0]
+    assert bad.verdict is Verdict.NOT_FOUND
+
+
+def test_a_camera_checked_by_its_onvif_snapshot(device: OnvifDevice, tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-m", "camwatch", "check", "SN-1", "--json", "-c", str(_snapshot_config(
+        tmp_path, device))], capture_output=True, text=True, timeout=60)
+    d = json.loads(r.stdout)
+    assert r.returncode == 0 and d["verdict"] == "ok" and d["stream"]["codec"] == "jpeg", r.stdout + r.stderr
+    assert d["device"]["model"] == "DS-2CD1023G0-IU"
+
+
+def _snapshot_config(tmp: Path, device: OnvifDevice) -> Path:
+    cfg = tmp / "cameras.toml"
+    cfg.write_text(f"""
+[district]
+state_dir = "{tmp / 'state'}"
+[defaults]
+user = "admin"
+password = "{PASSWORD}"
+[[communes]]
+id = "c"
+name = "Xã"
+[[cameras]]
+id = "SN-1"
+name = "Ảnh tĩnh"
+commune = "c"
+source = "snapshot"
+onvif = {{ host = "127.0.0.1", port = {device.port} }}
+""", encoding="utf-8")
+    return cfg
