@@ -136,6 +136,7 @@ class OnvifFacts:
     clock_offset_s: float | None
     stream_uri: str | None
     snapshot_uri: str | None = None
+    recording_until: dt.datetime | None = None
     error: str | None = None
     reason: str = ""
 
@@ -148,6 +149,7 @@ def facts_from(r: Any, prev: OnvifFacts | None = None, next_poll: float = 0.0) -
         clock_offset_s=r.clock_offset_s if r.ok else (prev.clock_offset_s if prev else None),
         stream_uri=ok_stream.rtsp_uri if ok_stream else (prev.stream_uri if prev else None),
         snapshot_uri=ok_stream.snapshot_uri if ok_stream else (prev.snapshot_uri if prev else None),
+        recording_until=r.recording_until if r.ok else (prev.recording_until if prev else None),
         error=str(r.error) if r.error else None, reason=r.reason)
 
 
@@ -188,14 +190,27 @@ def check_configured(cam: ResolvedCamera, settings: RtspSettings, baseline: Base
         return onvif_failure(cam.id, facts), None
     else:
         result, new = check(cam.id, cam.url(facts.stream_uri if facts else None), settings, baseline, th)
-    return apply_clock(result, new, facts, cam.check.clock_tolerance_s)
+    return apply_clock(result, new, facts, cam.check.clock_tolerance_s, cam.check.recording_max_age_s)
 
 
 def apply_clock(result: CheckResult, new_baseline: Baseline | None, facts: OnvifFacts | None,
-                tolerance_s: float) -> tuple[CheckResult, Baseline | None]:
-    if facts is None or facts.clock_offset_s is None:
+                tolerance_s: float, recording_max_age_s: float = 900.0) -> tuple[CheckResult, Baseline | None]:
+    """ONVIF's findings on a camera whose picture is fine: a wrong clock, then a recording that stopped."""
+    if facts is None:
         return result, new_baseline
-    result.numbers["clock_offset_s"] = facts.clock_offset_s
-    if result.ok and abs(facts.clock_offset_s) > tolerance_s:
+    if facts.clock_offset_s is not None:
+        result.numbers["clock_offset_s"] = facts.clock_offset_s
+    if facts.recording_until is not None:
+        result.numbers["recording_age_s"] = (result.started_at - facts.recording_until).total_seconds()
+    if not result.ok:
+        return result, new_baseline
+    if facts.clock_offset_s is not None and abs(facts.clock_offset_s) > tolerance_s:
         return clock_finding(result, facts.clock_offset_s), None
+    age = result.numbers.get("recording_age_s")
+    if age is not None and age > recording_max_age_s:
+        f = Finding(Verdict.NOT_RECORDING, f"the camera stopped recording: its newest recording is {age / 60:.0f} min old",
+                    {"recording_age_s": age})
+        result.findings = [f, *result.findings]
+        result.verdict, result.reason = f.kind, f.reason
+        return result, None
     return result, new_baseline

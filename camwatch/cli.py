@@ -289,6 +289,11 @@ def _print_results(results: list[CheckResult], as_json: bool, cams: dict[str, An
             if r.onvif.get("clock_offset_s") is not None:
                 ntp = "NTP" if r.onvif.get("ntp") else "manual"
                 print(f"  clock     {r.onvif['clock_offset_s']:+.1f} s from this server ({ntp})")
+            rec = r.onvif.get("recording")
+            if rec:
+                print(f"  recording newest {rec['age_s'] / 60:.0f} min ago ({rec['recordings']} recording(s))")
+            elif r.onvif.get("ok"):
+                print("  recording not reported by the device (no ONVIF Profile G)")
             if r.onvif.get("error"):
                 print(f"  onvif     {r.onvif['error']} — {r.onvif['reason']}")
         print(f"  took      {r.duration_s:.2f} s")

@@ -54,6 +54,7 @@ class CheckSettings(_Strict):
     interval_s: float = Field(60.0, ge=1)
     onvif_interval_s: float = Field(3600.0, ge=10)  # device facts and clock, and after every recovery
     clock_tolerance_s: float = Field(30.0, gt=0)
+    recording_max_age_s: float = Field(900.0, gt=0)  # Profile G: the newest recording older than this is a fault
     deadline_s: float = Field(10.0, gt=0, le=120)
     connect_timeout_s: float = Field(3.0, gt=0, le=60)
     keyframes: int = Field(2, ge=1, le=10)

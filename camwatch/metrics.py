@@ -51,6 +51,7 @@ class CameraView:
     luma: float | None = None
     sharpness_ratio: float | None = None
     clock_offset_s: float | None = None
+    recording_age_s: float | None = None
     consecutive_failures: int = 0
     width: int | None = None
     height: int | None = None
@@ -108,6 +109,7 @@ class CameraCollector(Collector):
             "luma": g("luma_ratio", "Mean brightness of the picture, 0 to 1."),
             "sharpness_ratio": g("sharpness_ratio", "Sharpness relative to this camera's baseline (1 = normal)."),
             "clock_offset_s": g("clock_offset_seconds", "Camera clock minus server clock."),
+            "recording_age_s": g("recording_age_seconds", "Age of the camera's newest recording (ONVIF Profile G)."),
         }
         fails = GaugeMetricFamily("camwatch_camera_consecutive_failures", "Consecutive failing checks.", labels=labels)
         info = InfoMetricFamily("camwatch_camera", "Camera facts.",

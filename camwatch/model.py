@@ -25,6 +25,7 @@ class Verdict(enum.StrEnum):
     BLURRED = "blurred"
     MOVED = "moved"
     CLOCK = "clock"  # the camera's clock is wrong (ONVIF): its recordings are no evidence
+    NOT_RECORDING = "not_recording"  # the camera's own recording has stopped (ONVIF Profile G)
 
 
 # When several verdicts apply, the first in this order wins (no picture before picture quality).
@@ -41,6 +42,7 @@ PRECEDENCE: tuple[Verdict, ...] = (
     Verdict.BLURRED,
     Verdict.MOVED,
     Verdict.CLOCK,
+    Verdict.NOT_RECORDING,
 )
 
 # Verdicts that mean "no usable picture" (status down); the rest of the faults are "degraded".

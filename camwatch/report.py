@@ -217,7 +217,7 @@ L = {
 KINDS = {"vi": {"offline": "mất kết nối", "timeout": "không phản hồi", "auth_failed": "sai mật khẩu",
                 "not_found": "sai đường dẫn", "protocol_error": "lỗi giao tiếp", "no_video": "không có hình",
                 "black": "màn hình đen", "frozen": "hình bị đứng", "covered": "bị che", "blurred": "bị mờ",
-                "moved": "bị lệch", "clock": "sai giờ"}}
+                "moved": "bị lệch", "clock": "sai giờ", "not_recording": "ngừng ghi hình"}}
 
 
 def kind_name(kind: str, lang: str) -> str:

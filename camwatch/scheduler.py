@@ -243,7 +243,8 @@ class Monitor:
         result, new_baseline = check_configured(cam, settings, baseline, self.thresholds, facts, self.check_fn)
         if cam.cfg.onvif is not None and not polled and result.ok and state.status is Status.DOWN:
             facts = self._poll_onvif(cam)  # back from an outage: cameras without a clock battery return in 1970
-            result, new_baseline = apply_clock(result, new_baseline, facts, cam.check.clock_tolerance_s)
+            result, new_baseline = apply_clock(result, new_baseline, facts, cam.check.clock_tolerance_s,
+                                               cam.check.recording_max_age_s)
         at = result.started_at
         interval = cam.check.interval_s
         state = resume(state, at, max_gap_s=2 * self._intervals.get(cam.id, interval) + 10)
@@ -312,6 +313,8 @@ class Monitor:
             v.width, v.height, v.codec = s.width, s.height, s.codec
         if "clock_offset_s" in n:
             v.clock_offset_s = n["clock_offset_s"]
+        if "recording_age_s" in n:
+            v.recording_age_s = n["recording_age_s"]
         self.views[cam.id] = v
 
     def _snapshots(self, camera_id: str, result: CheckResult, state: State,

@@ -63,6 +63,7 @@ class OnvifDevice:
         self.serial = "DS-2CD1023-0001"
         self.firmware = "V5.5.82 build 190909"
         self.requests: list[str] = []
+        self.recording: str | None = "recent"  # "recent", "stale" (stopped 2 h ago), None (no Profile G)
         self.snapshot_auth = "digest"  # or "basic"
         self.snapshot_scene = "live"  # or "frozen", "black"
         self._frame: Any = None
@@ -146,6 +147,8 @@ class OnvifDevice:
         base = f"http://127.0.0.1:{self.port}/onvif"
         services = [("http://www.onvif.org/ver10/device/wsdl", f"{base}/device_service"),
                     ("http://www.onvif.org/ver10/media/wsdl", f"{base}/Media")]
+        if self.recording is not None:
+            services.append(("http://www.onvif.org/ver10/search/wsdl", f"{base}/SearchRecording"))
         return "<tds:GetServicesResponse>" + "".join(
             f"<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{x}</tds:XAddr>"
             "<tds:Version><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tds:Version></tds:Service>"
@@ -174,6 +177,16 @@ class OnvifDevice:
         return ("<trt:GetProfilesResponse>" + profile("Profile_1", "mainStream", 1920, 1080)
                 + profile("Profile_2", "subStream", 640, 360) + profile("Profile_3", "mjpeg", 320, 240, "JPEG")
                 + "</trt:GetProfilesResponse>")
+
+    def op_GetRecordingSummary(self) -> str:
+        if self.recording is None:
+            raise KeyError("no search service")
+        until = self.now() - dt.timedelta(seconds=5 if self.recording == "recent" else 7200)
+        start = until - dt.timedelta(days=20)
+        return ('<tse:GetRecordingSummaryResponse xmlns:tse="http://www.onvif.org/ver10/search/wsdl"><tse:Summary>'
+                f"<tt:DataFrom>{start:%Y-%m-%dT%H:%M:%SZ}</tt:DataFrom><tt:DataUntil>{until:%Y-%m-%dT%H:%M:%SZ}"
+                "</tt:DataUntil><tt:NumberRecordings>1</tt:NumberRecordings></tse:Summary>"
+                "</tse:GetRecordingSummaryResponse>")
 
     def _media_uri(self, tag: str, uri: str) -> str:
         return (f"<trt:{tag}Response><trt:MediaUri><tt:Uri>{uri}</tt:Uri>"

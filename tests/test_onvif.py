@@ -120,7 +120,7 @@ def test_device_answers_are_valid_against_the_onvif_wsdl(device: OnvifDevice) ->
     svc = dev.create_service("{http://www.onvif.org/ver10/device/wsdl}DeviceBinding", device.xaddr)
     assert svc.GetSystemDateAndTime().UTCDateTime.Date.Year >= 2026
     assert svc.GetDeviceInformation().SerialNumber == device.serial
-    assert len(svc.GetServices(IncludeCapability=False)) == 2
+    assert len(svc.GetServices(IncludeCapability=False)) == 3
     assert svc.GetCapabilities(Category="All").Media.XAddr.endswith("/Media")
     med = Client(str(wsdl / "media.wsdl"), settings=settings, wsse=UsernameToken("admin", PASSWORD, use_digest=True))
     msvc = med.create_service("{http://www.onvif.org/ver10/media/wsdl}MediaBinding", device.xaddr)
@@ -129,6 +129,9 @@ def test_device_answers_are_valid_against_the_onvif_wsdl(device: OnvifDevice) ->
     uri = msvc.GetStreamUri(StreamSetup={"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}},
                             ProfileToken="Profile_2")
     assert uri.Uri == device.rtsp_uri
+    sea = Client(str(wsdl / "search.wsdl"), settings=settings, wsse=UsernameToken("admin", PASSWORD, use_digest=True))
+    ssvc = sea.create_service("{http://www.onvif.org/ver10/search/wsdl}SearchBinding", device.xaddr)
+    assert ssvc.GetRecordingSummary().NumberRecordings == 1
 
 
 def test_check_from_onvif_credentials_alone(device: OnvifDevice, tmp_path: Path) -> None:
@@ -243,3 +246,23 @@ source = "snapshot"
 onvif = {{ host = "127.0.0.1", port = {device.port} }}
 """, encoding="utf-8")
     return cfg
+
+
+def test_recording_health_profile_g(device: OnvifDevice) -> None:
+    import datetime as dt
+
+    from camwatch.check import CheckResult, apply_clock, facts_from
+
+    r = probe(device)
+    assert r.recordings == 1 and r.recording_age_s(dt.datetime.now(dt.UTC)) < 30
+    device.recording = "stale"
+    r = probe(device)
+    assert r.recording_age_s(dt.datetime.now(dt.UTC)) == pytest.approx(7200, abs=30)
+    fine = CheckResult("X", dt.datetime.now(dt.UTC), Verdict.OK, "ok", 2.0)
+    result, base = apply_clock(fine, None, facts_from(r), 30, 900)
+    assert result.verdict is Verdict.NOT_RECORDING and "120 min" in result.reason and base is None
+    device.recording = None  # no Profile G: a normal answer, no finding
+    r = probe(device)
+    assert r.ok and r.recording_until is None
+    assert apply_clock(CheckResult("X", dt.datetime.now(dt.UTC), Verdict.OK, "ok", 2.0), None, facts_from(r), 30,
+                       900)[0].verdict is Verdict.OK

@@ -37,6 +37,8 @@ TEXT: dict[str, dict[str, tuple[str, str, str]]] = {
                   "Kiểm tra giá đỡ, chỉnh lại hướng camera như ban đầu."),
         "clock": ("SAI GIỜ", "Đồng hồ của camera bị sai: bản ghi hình không dùng làm chứng cứ được.",
                   "Cài đặt lại giờ và máy chủ thời gian (NTP) cho camera; kiểm tra pin đồng hồ."),
+        "not_recording": ("NGỪNG GHI HÌNH", "Camera không còn ghi hình: không có bản ghi mới.",
+                          "Kiểm tra thẻ nhớ/ổ cứng của camera hoặc đầu ghi (đầy, hỏng), lịch ghi hình."),
     },
     "en": {
         "offline": ("OFFLINE", "The camera cannot be reached.",
@@ -63,6 +65,8 @@ TEXT: dict[str, dict[str, tuple[str, str, str]]] = {
                   "Check the mounting and turn the camera back to its view."),
         "clock": ("WRONG CLOCK", "The camera's clock is wrong: its recordings cannot serve as evidence.",
                   "Set the camera's time and time server (NTP); check its clock battery."),
+        "not_recording": ("NOT RECORDING", "The camera has stopped recording: no new recording.",
+                          "Check the camera's SD card or the recorder's disk (full, failed) and the recording schedule."),
     },
 }
 

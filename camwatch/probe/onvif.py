@@ -62,12 +62,20 @@ class OnvifResult:
     clock_offset_s: float | None = None
     ntp: bool | None = None
     stream: StreamChoice | None = None
+    recording_until: dt.datetime | None = None  # the newest recorded moment (Profile G), None if not supported
+    recordings: int | None = None
+
+    def recording_age_s(self, now: dt.datetime) -> float | None:
+        return None if self.recording_until is None else (now - self.recording_until).total_seconds()
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "error": str(self.error) if self.error else None, "reason": self.reason,
                 "device": asdict(self.device) if self.device else None,
                 "clock_offset_s": None if self.clock_offset_s is None else round(self.clock_offset_s, 2),
                 "ntp": self.ntp, "stream": asdict(self.stream) if self.stream else None,
+                "recording": None if self.recording_until is None else {
+                    "recordings": self.recordings, "newest": self.recording_until.isoformat(),
+                    "age_s": round(self.recording_age_s(dt.datetime.now(dt.UTC)) or 0, 1)},
                 "duration_s": round(self.duration_s, 3)}
 
 
@@ -149,9 +157,31 @@ async def _probe(host: str, port: int, user: str | None, password: str | None, p
         device = DeviceInfo(str(info.Manufacturer or ""), str(info.Model or ""), str(info.FirmwareVersion or ""),
                             str(info.SerialNumber or ""), str(info.HardwareId or ""))
         stream = await _choose_stream(cam, profile) if want_stream else None
-        return OnvifResult(True, time.monotonic() - t0, device=device, clock_offset_s=offset, ntp=ntp, stream=stream)
+        until, count = await _recording_summary(cam, offset)
+        return OnvifResult(True, time.monotonic() - t0, device=device, clock_offset_s=offset, ntp=ntp, stream=stream,
+                           recording_until=until, recordings=count)
     finally:
         await cam.close()
+
+
+async def _recording_summary(cam: Any, clock_offset_s: float) -> tuple[dt.datetime | None, int | None]:
+    """Profile G: the newest recorded moment, in server time. "Not supported" is a normal answer."""
+    if "http://www.onvif.org/ver10/search/wsdl" not in cam.xaddrs:
+        return None, None
+    search = await cam.create_search_service()
+    try:
+        summary = await search.GetRecordingSummary()
+    except Exception as err:
+        if classify(err)[0] is OnvifError.NOT_SUPPORTED:
+            return None, None
+        raise
+    until = summary.DataUntil
+    if until is None:
+        return None, int(summary.NumberRecordings or 0)
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=dt.UTC)
+    # the device stamps it with its own clock: bring it to ours
+    return until - dt.timedelta(seconds=clock_offset_s), int(summary.NumberRecordings or 0)
 
 
 async def _choose_stream(cam: Any, wanted: str | None) -> StreamChoice:
