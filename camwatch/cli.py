@@ -106,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=["vi", "en"], default=None)
     p.add_argument("--limit", type=int, default=30)
 
+    p = cmd("discover", cmd_discover, "find ONVIF cameras (WS-Discovery) and print a TOML block for each")
+    p.add_argument("--address", help="probe one address instead of multicasting on the local network")
+    p.add_argument("--interface", help="this server's address on the cameras' network (for the multicast probe)")
+    p.add_argument("--port", type=int, default=3702)
+    p.add_argument("--timeout", type=float, default=3.0)
+
     p = cmd("report", cmd_report, "availability report per commune and camera (xlsx, csv, html, pdf)")
     p.add_argument("--from", dest="date_from", required=True, type=dt.date.fromisoformat, help="first day, 2024-04-01")
     p.add_argument("--to", dest="date_to", required=True, type=dt.date.fromisoformat, help="last day (included)")
@@ -524,6 +530,21 @@ def cmd_alerts(args: argparse.Namespace) -> int:
                             config.district.node_id or "cli", lambda: dt.datetime.now(dt.UTC))
     print(f"{written} email(s) queued, {sent} sent, {failed} failed")
     return EXIT_OK if not failed else EXIT_UNHEALTHY
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from camwatch.discover import discover
+
+    try:
+        found = discover(args.timeout, args.address, args.port, args.interface)
+    except OSError as err:
+        raise UsageError(f"cannot send the discovery probe: {err.strerror}") from None
+    where = args.address or "the local network (multicast)"
+    print(f"# {len(found)} ONVIF device(s) found on {where}")
+    for n, f in enumerate(found, 1):
+        hw = f.scope("hardware")
+        print(f"\n# {f.xaddr}{'  ' + hw if hw else ''}\n{f.toml(n)}")
+    return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:

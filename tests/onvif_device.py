@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import socket
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -63,6 +65,7 @@ class OnvifDevice:
         self.serial = "DS-2CD1023-0001"
         self.firmware = "V5.5.82 build 190909"
         self.requests: list[str] = []
+        self.uuid = uuid.uuid4()
         self.recording: str | None = "recent"  # "recent", "stale" (stopped 2 h ago), None (no Profile G)
         self.snapshot_auth = "digest"  # or "basic"
         self.snapshot_scene = "live"  # or "frozen", "black"
@@ -78,11 +81,47 @@ class OnvifDevice:
 
     def start(self) -> OnvifDevice:
         self.thread.start()
+        self.discovery = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.discovery.bind(("127.0.0.1", 0))  # unicast only: nothing is multicast from the tests
+        self.discovery_port = self.discovery.getsockname()[1]
+        threading.Thread(target=self._answer_probes, daemon=True).start()
         return self
 
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        self.discovery.close()
+
+    def _answer_probes(self) -> None:
+        """WS-Discovery: answer a Probe for an ONVIF NetworkVideoTransmitter with a ProbeMatch."""
+        while True:
+            try:
+                data, peer = self.discovery.recvfrom(65536)
+            except OSError:
+                return
+            try:
+                doc = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+            except etree.XMLSyntaxError:
+                continue
+            msg_id = doc.findtext(".//{http://schemas.xmlsoap.org/ws/2004/08/addressing}MessageID") or ""
+            if doc.find(".//{http://schemas.xmlsoap.org/ws/2005/04/discovery}Probe") is None:
+                continue
+            reply = (
+                '<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+                'xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
+                'xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery" '
+                'xmlns:dn="http://www.onvif.org/ver10/network/wsdl"><s:Header>'
+                f"<a:MessageID>uuid:{uuid.uuid4()}</a:MessageID><a:RelatesTo>{msg_id}</a:RelatesTo>"
+                "<a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>"
+                "<a:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/ProbeMatches</a:Action>"
+                '<d:AppSequence InstanceId="1" MessageNumber="1"/></s:Header><s:Body><d:ProbeMatches><d:ProbeMatch>'
+                f"<a:EndpointReference><a:Address>urn:uuid:{self.uuid}</a:Address></a:EndpointReference>"
+                "<d:Types>dn:NetworkVideoTransmitter</d:Types>"
+                "<d:Scopes>onvif://www.onvif.org/type/video_encoder onvif://www.onvif.org/name/HIKVISION "
+                "onvif://www.onvif.org/hardware/DS-2CD1023G0-IU onvif://www.onvif.org/location/city/hangzhou</d:Scopes>"
+                f"<d:XAddrs>{self.xaddr}</d:XAddrs><d:MetadataVersion>1</d:MetadataVersion>"
+                "</d:ProbeMatch></d:ProbeMatches></s:Body></s:Envelope>")
+            self.discovery.sendto(reply.encode(), peer)
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.clock_offset_s)

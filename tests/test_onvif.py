@@ -266,3 +266,16 @@ def test_recording_health_profile_g(device: OnvifDevice) -> None:
     assert r.ok and r.recording_until is None
     assert apply_clock(CheckResult("X", dt.datetime.now(dt.UTC), Verdict.OK, "ok", 2.0), None, facts_from(r), 30,
                        900)[0].verdict is Verdict.OK
+
+
+def test_discover_finds_the_device_and_prints_a_toml_block(device: OnvifDevice) -> None:
+    r = subprocess.run([sys.executable, "-m", "camwatch", "discover", "--address", "127.0.0.1", "--port",
+                        str(device.discovery_port), "--timeout", "2"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "1 ONVIF device(s) found on 127.0.0.1" in r.stdout
+    block = r.stdout.split("[[cameras]]", 1)[1]
+    assert f'onvif = {{ host = "127.0.0.1", port = {device.port} }}' in block and 'name = "HIKVISION"' in block
+    import tomllib
+
+    parsed = tomllib.loads("[[cameras]]" + block.replace("…", "x"))
+    assert parsed["cameras"][0]["onvif"]["port"] == device.port
