@@ -120,6 +120,9 @@ class Commune(_Strict):
     id: Annotated[str, Field(pattern=_ID)]
     name: str
     technicians: list[str] = []
+    # the commune's router/switch ("host" or "host:port", TCP): when it is unreachable, the cameras behind it
+    # are reported as one upstream alert
+    upstream: str | None = Field(None, pattern=r"^[A-Za-z0-9.\-\[\]:]+$")
 
 
 class Maintenance(_Strict):
@@ -266,6 +269,7 @@ class AlertSettings(_Strict):
     grafana_url: str | None = None  # link in emails, e.g. https://grafana.example/d/camwatch
     max_attempts: int = Field(50, ge=1)
     claim_timeout_s: float = Field(300, gt=0)  # a claimed email not marked sent after this is retried
+    daily_digest_at: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # local time of a daily summary
 
 
 class ReportSettings(_Strict):

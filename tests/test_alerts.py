@@ -370,3 +370,62 @@ def test_alerts_test_command_sends_through_smtp(smtp: SmtpServer, tmp_path: Path
     r = subprocess.run([sys.executable, "-m", "camwatch", "alerts", "test", "--to", "a@b.example", "-c",
                         str(tmp_path / "cameras.toml")], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "cannot reach the SMTP server" in r.stderr
+
+
+def test_an_unreachable_upstream_device_folds_the_commune_into_one_alert(tmp_path: Path, smtp: SmtpServer) -> None:
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))  # the commune's router, answering
+    up_port = listener.getsockname()[1]
+    config = make_config(tmp_path, smtp.port, n_cameras=2)
+    text = (tmp_path / "cameras.toml").read_text(encoding="utf-8").replace(
+        'technicians = ["kt-yd", "kt-en"]', f'technicians = ["kt-yd", "kt-en"]\nupstream = "127.0.0.1:{up_port}"')
+    (tmp_path / "cameras.toml").write_text(text, encoding="utf-8")
+    config = cfgmod.load(tmp_path / "cameras.toml")
+    repo.upgrade(config.database_url)
+    engine = repo.make_engine(config.database_url)
+    with engine.begin() as conn:
+        repo.sync_cameras(conn, [{"id": c.id, "commune": c.cfg.commune, "name": c.cfg.name}
+                                 for c in config.cameras.values()], T0)
+    try:
+        for m, v in enumerate([Verdict.OK, Verdict.OFFLINE, Verdict.OFFLINE]):
+            check(engine, "YD-01", v, at(m))
+        assert routed(config, engine, at(4)) == 2  # the router answers: one camera's own alert
+        assert {r.kind for r in emails(engine)} == {"alert"}
+        listener.close()  # now the router is gone too
+        for m, v in enumerate([Verdict.OK, Verdict.OFFLINE, Verdict.OFFLINE], start=10):
+            check(engine, "YD-02", v, at(m))
+        assert routed(config, engine, at(14)) == 2
+        upstream = [r for r in emails(engine) if r.kind == "upstream"]
+        assert len(upstream) == 2 and upstream[0].payload["upstream"] == f"127.0.0.1:{up_port}"
+        send_due(engine, config, SmtpTransport(config.file.smtp).send, "n", lambda: at(14))
+        subjects = [str(make_header(decode_header(m["Subject"]))) for m in smtp.sink.messages]
+        assert any("MẤT KẾT NỐI THIẾT BỊ MẠNG CỦA XÃ" in s for s in subjects)
+    finally:
+        engine.dispose()
+
+
+def test_daily_digest_lists_what_is_still_open_once_a_day(tmp_path: Path, smtp: SmtpServer) -> None:
+    config = make_config(tmp_path, smtp.port, n_cameras=3, extra='daily_digest_at = "07:00"')
+    repo.upgrade(config.database_url)
+    engine = repo.make_engine(config.database_url)
+    with engine.begin() as conn:
+        repo.sync_cameras(conn, [{"id": c.id, "commune": c.cfg.commune, "name": c.cfg.name}
+                                 for c in config.cameras.values()], T0)
+    try:
+        for m, v in enumerate([Verdict.OK, Verdict.BLACK, Verdict.BLACK]):
+            check(engine, "YD-03", v, at(m))
+        routed(config, engine, at(5))  # 14:05 local: today's digest time (07:00) has passed
+        digests = [r for r in emails(engine) if r.kind == "digest"]
+        assert len(digests) == 2 and [c["camera"] for c in digests[0].payload["cameras"]] == ["YD-03"]
+        assert routed(config, engine, at(60)) == 0  # once a day
+        tomorrow_6am = T0 + dt.timedelta(hours=16)  # 23:00 UTC = 06:00 local: not yet
+        routed(config, engine, tomorrow_6am)
+        assert len([r for r in emails(engine) if r.kind == "digest"]) == 2
+        routed(config, engine, T0 + dt.timedelta(hours=17))  # 07:00 local the next day
+        assert len([r for r in emails(engine) if r.kind == "digest"]) == 4
+        send_due(engine, config, SmtpTransport(config.file.smtp).send, "n", lambda: T0 + dt.timedelta(hours=17))
+        subjects = [str(make_header(decode_header(m["Subject"]))) for m in smtp.sink.messages]
+        assert "[camwatch] Yên Định: Tổng hợp ngày 2026-11-28" in subjects
+    finally:
+        engine.dispose()

@@ -83,7 +83,10 @@ WORDS = {
            "flapping_check": "Kiểm tra nguồn điện (ổn áp, tiếp xúc), dây mạng và đầu nối.",
            "pictures": "Ảnh đính kèm: ảnh tốt gần nhất và ảnh lúc có sự cố.", "test": "Thư thử nghiệm",
            "test_body": "camwatch gửi thư này để kiểm tra cấu hình máy chủ thư. Không cần làm gì.",
-           "reason": "Chi tiết kỹ thuật", "open_for": "Đã kéo dài"},
+           "reason": "Chi tiết kỹ thuật", "open_for": "Đã kéo dài",
+           "upstream": "MẤT KẾT NỐI THIẾT BỊ MẠNG CỦA XÃ",
+           "upstream_body": "Thiết bị mạng của xã ({device}) không trả lời: {n} camera phía sau nó mất tín hiệu.",
+           "digest": "Tổng hợp ngày", "digest_body": "{open} trên {total} camera đang có sự cố chưa khắc phục."},
     "en": {"since": "since", "camera": "Camera", "commune": "Commune", "location": "Location", "problem": "Problem",
            "check": "Check first", "started": "Started", "map": "Map", "dashboard": "Dashboard",
            "recovered": "RECOVERED", "duration": "Outage lasted", "ended": "Back at",
@@ -96,7 +99,10 @@ WORDS = {
            "flapping_check": "Check the power supply (connections, voltage), the network cable and connectors.",
            "pictures": "Attached: the last good picture and the picture when the problem was found.", "test": "Test email",
            "test_body": "camwatch sent this email to check the mail server settings. Nothing to do.",
-           "reason": "Technical detail", "open_for": "Open for"},
+           "reason": "Technical detail", "open_for": "Open for",
+           "upstream": "COMMUNE NETWORK DEVICE UNREACHABLE",
+           "upstream_body": "The commune's network device ({device}) does not answer: {n} cameras behind it are down.",
+           "digest": "Daily summary", "digest_body": "{open} of {total} cameras have an open problem."},
 }
 
 
@@ -182,9 +188,16 @@ def _content(kind: str, p: dict[str, Any], w: dict[str, str], lang: str,
         return f"Monthly report {p['month']} – {p['district']}", [
             ("", "Last month's security camera availability report, per commune and per camera (attached)."),
             ("District availability", share.replace(" %", "%"))]
-    if kind in ("group", "group_recovery"):
+    if kind in ("group", "group_recovery", "upstream", "digest"):
         cams = p["cameras"]
-        if kind == "group":
+        if kind == "digest":
+            subject = f"{p['commune_name']}: {w['digest']} {p['day']}"
+            lines = [("", w["digest_body"].format(open=len(cams), total=p.get("total", "?")))]
+        elif kind == "upstream":
+            subject = f"{p['commune_name']}: {w['upstream']} ({len(cams)} camera) {w['since']} " \
+                      f"{local(p['started_at'], tz, '%H:%M')}"
+            lines = [("", w["upstream_body"].format(device=p["upstream"], n=len(cams))), (w["check"], w["group_check"])]
+        elif kind == "group":
             subject = f"{p['commune_name']}: {w['group']} ({len(cams)}) {w['since']} {local(p['started_at'], tz, '%H:%M')}"
             lines = [("", f"{len(cams)} " + w["group_body"].format(commune=p["commune_name"])), (w["check"], w["group_check"])]
         else:

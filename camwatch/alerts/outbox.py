@@ -71,8 +71,21 @@ def _done(conn: Connection, event_id: int, now: dt.datetime, note: str) -> None:
         sent_at=now, claimed_by="router", last_error=note))
 
 
-def route(conn: Connection, config: Config, now: dt.datetime) -> int:
-    """Turn due transitions into email rows, and add reminders and escalations. Returns emails written."""
+def tcp_reachable(target: str, timeout_s: float = 3.0) -> bool:
+    """Is the commune's upstream device answering? A TCP connect (port 80 unless given)."""
+    import socket
+
+    host, _, port = target.rpartition(":") if target.count(":") == 1 else (target, "", "")
+    try:
+        with socket.create_connection((host, int(port or 80)), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def route(conn: Connection, config: Config, now: dt.datetime,
+          reachable: Callable[[str], bool] = tcp_reachable) -> int:
+    """Turn due transitions into email rows, and add reminders, escalations and digests. Returns emails written."""
     a = config.file.alerts
     written = 0
     events = list(conn.execute(select(notifications).where(
@@ -129,7 +142,10 @@ def route(conn: Connection, config: Config, now: dt.datetime) -> int:
         for ev, inc, _ in batch:
             if inc.closed_at is not None:
                 _done(conn, ev.id, now, "closed before the alert was due: no email")
-        if len(live) >= a.group_threshold:
+        upstream = config.commune(commune).upstream
+        if live and upstream and not reachable(upstream):
+            written += _group(conn, config, now, live, "upstream", {"upstream": upstream})
+        elif len(live) >= a.group_threshold:
             written += _group(conn, config, now, live, "group")
         else:
             for ev, inc, cam in live:
@@ -144,7 +160,46 @@ def route(conn: Connection, config: Config, now: dt.datetime) -> int:
                     written += 1
                 _done(conn, ev.id, now, "")
     written += _reminders(conn, config, now)
+    written += _digests(conn, config, now)
     return written
+
+
+def _digests(conn: Connection, config: Config, now: dt.datetime) -> int:
+    """Once a day at `daily_digest_at` (local time), per commune, what is still open."""
+    from zoneinfo import ZoneInfo
+
+    at = config.file.alerts.daily_digest_at
+    if not at:
+        return 0
+    tz = ZoneInfo(config.district.timezone)
+    local = now.astimezone(tz)
+    h, m = map(int, at.split(":"))
+    if (local.hour, local.minute) < (h, m):
+        return 0
+    day = local.date().isoformat()
+    open_incs = list(conn.execute(select(incidents).where(incidents.c.closed_at.is_(None))))
+    n = 0
+    for commune in config.file.communes:
+        key = f"digest:{commune.id}:{day}"
+        if conn.execute(select(notifications.c.id).where(notifications.c.camera_id == key)).first() is not None:
+            continue
+        cams = {c.id: c for c in config.cameras.values() if c.cfg.commune == commune.id}
+        rows = [i for i in open_incs if i.camera_id in cams]
+        payload = {"commune": commune.id, "commune_name": commune.name, "timezone": config.district.timezone,
+                   "day": day, "grafana_url": config.file.alerts.grafana_url, "total": len(cams),
+                   "cameras": [{"camera": i.camera_id, "name": cams[i.camera_id].cfg.name, "kind": i.kind,
+                                "incident": i.id, "started_at": i.started_at.isoformat(), "closed_at": None}
+                               for i in sorted(rows, key=lambda r: r.camera_id)]}
+        techs = {t.id: t for cam in cams.values() for t in recipients(config, cam)}
+        if not techs:
+            techs = {t.id: t for t in config.file.technicians if t.id in commune.technicians and t.email}
+        for t in techs.values():
+            _email(conn, now, "digest", t, _lang(config, t), payload, None, key)
+            n += 1
+        if not techs:  # remember the day anyway
+            conn.execute(insert(notifications).values(created_at=now, camera_id=key, event="digest", payload={},
+                                                      sent_at=now, claimed_by="router", attempts=0))
+    return n
 
 
 def _alert(conn: Connection, config: Config, now: dt.datetime, ev: Any, inc: Any, cam: ResolvedCamera) -> int:
@@ -158,7 +213,7 @@ def _alert(conn: Connection, config: Config, now: dt.datetime, ev: Any, inc: Any
 
 
 def _group(conn: Connection, config: Config, now: dt.datetime, batch: list[tuple[Any, Any, ResolvedCamera]],
-           kind: str) -> int:
+           kind: str, extra: dict[str, Any] | None = None) -> int:
     cam0 = batch[0][2]
     techs: dict[str, Technician] = {}
     for _, _, cam in batch:
@@ -169,11 +224,11 @@ def _group(conn: Connection, config: Config, now: dt.datetime, batch: list[tuple
                "cameras": [{"camera": cam.id, "name": cam.cfg.name, "kind": inc.kind, "incident": inc.id,
                             "started_at": inc.started_at.isoformat(),
                             "closed_at": inc.closed_at.isoformat() if inc.closed_at else None}
-                           for _, inc, cam in sorted(batch, key=lambda b: b[2].id)]}
+                           for _, inc, cam in sorted(batch, key=lambda b: b[2].id)], **(extra or {})}
     for t in techs.values():
         _email(conn, now, kind, t, _lang(config, t), payload, None, None)
     for ev, inc, _ in batch:
-        if kind == "group":
+        if kind in ("group", "upstream"):
             conn.execute(update(incidents).where(incidents.c.id == inc.id).values(notified_at=now))
         _done(conn, ev.id, now, f"sent as one {kind} email")
     return len(techs)
