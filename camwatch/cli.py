@@ -84,9 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = cmd("db", None, "database: upgrade (create or migrate)")
     p.add_argument("action", choices=["upgrade", "current"])
     p.set_defaults(func=cmd_db)
-    cmd("run", cmd_run, "run the monitoring service")
+    p = cmd("run", cmd_run, "run the monitoring service")
+    p.add_argument("--node-id", default=os.environ.get("CAMWATCH_NODE_ID"),
+                   help="this node's name when several share one PostgreSQL database (default: the host name)")
     p = cmd("status", cmd_status, "current state of every camera")
     p.add_argument("--commune")
+    p.add_argument("--nodes", action="store_true", help="the camwatch nodes, their leases and last heartbeat")
     p.add_argument("--json", action="store_true")
     p = cmd("incidents", cmd_incidents, "list incidents")
     p.add_argument("--open", action="store_true", help="only open incidents")
@@ -334,12 +337,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = cfgmod.load(args.config)
     repo.upgrade(config.database_url)
-    monitor = Monitor(config, repo.make_engine(config.database_url))
+    monitor = Monitor(config, repo.make_engine(config.database_url), node=args.node_id)
     start_metrics(monitor, config)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    monitor.start()
+    from camwatch.scheduler import ClusterError
+
+    try:
+        monitor.start()
+    except ClusterError as err:
+        raise UsageError(str(err)) from None
     stop.wait()
     monitor.stop()
     return EXIT_OK
@@ -373,6 +381,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     engine = repo.make_engine(config.database_url)
     tz = ZoneInfo(config.district.timezone)
     now = dt.datetime.now(dt.UTC)
+    if args.nodes:
+        return _status_nodes(engine, now, args.json)
     names = {c.id: c.name for c in config.file.communes}
     rows = []
     with engine.connect() as conn:
@@ -414,6 +424,26 @@ def cmd_status(args: argparse.Namespace) -> int:
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     print("\n" + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + f" — {len(rows)} cameras")
+    return EXIT_OK
+
+
+def _status_nodes(engine: Any, now: dt.datetime, as_json: bool) -> int:
+    from sqlalchemy import select
+
+    from camwatch import leases
+    from camwatch.store.schema import nodes
+
+    with engine.connect() as conn:
+        held = leases.counts(conn)
+        rows = [{"node": r.node_id, "started_at": r.started_at.isoformat(), "heartbeat_age_s":
+                 round((now - r.heartbeat_at).total_seconds(), 1), "cameras": held.get(r.node_id, 0),
+                 "communes": r.communes or []} for r in conn.execute(select(nodes).order_by(nodes.c.node_id))]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"{'NODE':<24} {'CAMERAS':>7} {'HEARTBEAT':>10}  PINNED")
+    for r in rows:
+        print(f"{r['node']:<24} {r['cameras']:>7} {r['heartbeat_age_s']:>8.1f}s  {', '.join(r['communes']) or '-'}")
     return EXIT_OK
 
 

@@ -97,6 +97,8 @@ class District(_Strict):
     database_url: str | None = None
     node_id: str | None = None
     retention_days: int = Field(90, ge=1)  # raw checks kept this long, then rolled up per hour
+    lease_ttl_intervals: float = Field(2.0, ge=1)  # several nodes: a silent node's cameras move after this
+    node_communes: list[str] = []  # several nodes: communes this node checks first
 
     @field_validator("timezone")
     @classmethod

@@ -20,11 +20,12 @@ from pathlib import Path
 
 from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
-from camwatch import sdnotify
+from camwatch import leases, sdnotify
 from camwatch.analysis import Baseline
 from camwatch.check import (
     CheckResult,
@@ -46,6 +47,10 @@ log = logging.getLogger(__name__)
 INCIDENT_SNAPSHOTS_KEPT = 40
 
 CheckFn = Callable[..., tuple[CheckResult, Baseline | None]]
+
+
+class ClusterError(RuntimeError):
+    pass
 
 
 def policy_from(h: HealthSettings) -> Policy:
@@ -94,6 +99,13 @@ class Monitor:
         self.scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
         self.metrics = metrics or Metrics()
         self.alert_every_s = 5.0
+        self.cluster = engine.dialect.name == "postgresql"
+        shortest = min((c.check.interval_s for c in config.cameras.values()), default=60.0)
+        self.lease_ttl_s = config.district.lease_ttl_intervals * shortest
+        self.lease_renew_s = max(1.0, shortest / 3)
+        self._held: set[str] = set()
+        self._lease_rounds = 0
+        self._lease_until = utcnow()
         self.views: dict[str, CameraView] = {}
         self.metrics.registry.register(CameraCollector(
             lambda: [self.views[c] for c in self.config.cameras if c in self.views], self._outbox_counts))
@@ -123,12 +135,19 @@ class Monitor:
             repo.sync_cameras(conn, ({"id": c.id, "commune": c.cfg.commune, "name": c.cfg.name,
                                       "location": c.cfg.location} for c in self.config.cameras.values()), now)
             self.run_id = repo.start_run(conn, self.node, now)
+            others = [n for n in leases.live_nodes(conn, now, self.lease_ttl_s) if n != self.node]
+            if not self.cluster and others:
+                raise ClusterError(f"node(s) {', '.join(others)} already run on this SQLite database: SQLite is for "
+                                   "one node; point every node at PostgreSQL (database_url) to run several")
+            if not self.cluster:
+                leases.heartbeat(conn, self.node, now)
         self._load_views()
-        for cam in self.config.cameras.values():
-            interval = cam.check.interval_s
-            # spread first checks over the interval, stably per camera, so 1,000 cameras never connect at once
-            offset = (zlib.crc32(cam.id.encode()) % 10_000) / 10_000 * interval
-            self._schedule(cam.id, interval, now + dt.timedelta(seconds=offset))
+        if self.cluster:  # cameras come and go with the leases this node holds
+            self.scheduler.add_job(self._leases, IntervalTrigger(seconds=self.lease_renew_s), id="__leases__",
+                                   next_run_time=now)
+        else:
+            for cam in self.config.cameras.values():
+                self._schedule(cam.id, cam.check.interval_s, now + self._offset(cam.id, cam.check.interval_s))
         self.scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=5), id="__heartbeat__",
                                next_run_time=now)
         if self.config.file.smtp is not None:
@@ -146,10 +165,45 @@ class Monitor:
                  self.engine.url.render_as_string(hide_password=True))
         sdnotify.notify(f"READY=1\nSTATUS=checking {len(self.config.cameras)} cameras")
 
+    @staticmethod
+    def _offset(camera_id: str, interval: float) -> dt.timedelta:
+        """Spread first checks over the interval, stably per camera, so 1,000 cameras never connect at once."""
+        return dt.timedelta(seconds=(zlib.crc32(camera_id.encode()) % 10_000) / 10_000 * interval)
+
+    def _leases(self) -> None:
+        """Renew, release beyond the fair share, take free or expired cameras; schedule what this node holds."""
+        now = utcnow()
+        cams = {c.id: c.cfg.commune for c in self.config.cameras.values()}
+        with self.engine.begin() as conn:
+            held, taken = leases.rebalance(conn, self.node, cams, now, self.lease_ttl_s, self.config.district.node_communes)
+        self._lease_until = now + dt.timedelta(seconds=self.lease_ttl_s)
+        if taken:
+            self.metrics.takeovers.inc(taken)
+            log.warning("node=%s took over %d camera(s) from a node that stopped renewing", self.node, taken)
+        self.metrics.node_cameras.labels(self.node).set(len(held))
+        first_round = not self._lease_rounds
+        self._lease_rounds += 1
+        for cid in sorted(held - self._held):
+            cam = self.config.cameras[cid]
+            # at start-up spread over the interval; a camera taken over is overdue: check it within seconds
+            spread = cam.check.interval_s if first_round else min(cam.check.interval_s / 4, 5.0)
+            self._schedule(cid, cam.check.interval_s, now + self._offset(cid, spread))
+        for cid in sorted(self._held - held):
+            try:
+                self.scheduler.remove_job(cid)
+            except JobLookupError:
+                pass
+            self._intervals.pop(cid, None)
+        if held != self._held:
+            log.info("node=%s holds %d camera(s)", self.node, len(held))
+        self._held = held
+
     def stop(self) -> None:
         sdnotify.notify("STOPPING=1")
         log.info("stopping: waiting for %d running check(s) to finish or reach their deadline", self.stats.in_flight)
         self.scheduler.shutdown(wait=True)
+        with self.engine.begin() as conn:
+            leases.release_all(conn, self.node)  # the other nodes take over at once
         if self.run_id is not None:
             with self.engine.begin() as conn:
                 repo.heartbeat(conn, self.run_id, utcnow(), stopped=True)
@@ -178,6 +232,8 @@ class Monitor:
         if self.run_id is not None:
             with self.engine.begin() as conn:
                 repo.heartbeat(conn, self.run_id, utcnow())
+                if not self.cluster:  # on SQLite, so that a second node is refused
+                    leases.heartbeat(conn, self.node, utcnow())
         longest = max((c.check.interval_s for c in self.config.cameras.values()), default=60)
         stalled = self.config.cameras and time.monotonic() - self.stats.last_completed > 2 * longest + 30
         if not stalled:  # a stuck scheduler stops feeding the watchdog, and systemd restarts us
@@ -211,6 +267,9 @@ class Monitor:
     # ------------------------------------------------------------ one check
     def check_one(self, camera_id: str) -> CheckResult | None:
         cam = self.config.cameras[camera_id]
+        if self.cluster and (camera_id not in self._held or utcnow() >= self._lease_until):
+            return None  # not ours (any more): renewals go on during the check, and the result is stored only
+            # if the lease is still ours then (leases.verify)
         with self._guard:
             if camera_id in self._running:
                 return None  # never two checks of one camera at once
@@ -253,9 +312,15 @@ class Monitor:
                 self.config.maintenance_windows(cam.id, cam.cfg.commune, at, at + dt.timedelta(seconds=1)))
         new_state, transitions = step(state, result.verdict, at, self.policy, in_maintenance=maint)
         snapshots = self._snapshots(cam.id, result, new_state, transitions)
-        with self.engine.begin() as conn:  # all of it or none of it
-            repo.record_check(conn, result, self._intervals.get(cam.id, interval), new_state, transitions,
-                              new_baseline, self.node, snapshots)
+        try:
+            with self.engine.begin() as conn:  # all of it or none of it
+                if self.cluster:
+                    leases.verify(conn, cam.id, self.node, utcnow())
+                repo.record_check(conn, result, self._intervals.get(cam.id, interval), new_state, transitions,
+                                  new_baseline, self.node, snapshots)
+        except leases.LeaseLost:
+            log.warning("camera=%s lease lost during the check: result left to the node that holds it", cam.id)
+            return result
         with self.stats.lock:
             self.stats.checks_total[str(result.verdict)] = self.stats.checks_total.get(str(result.verdict), 0) + 1
         self._observe(cam, result, new_state, transitions)

@@ -88,6 +88,7 @@ def route(conn: Connection, config: Config, now: dt.datetime,
     """Turn due transitions into email rows, and add reminders, escalations and digests. Returns emails written."""
     a = config.file.alerts
     written = 0
+    repo.exclusive(conn, repo.LOCK_ROUTING)  # several nodes: one routes at a time, the others then see it done
     events = list(conn.execute(select(notifications).where(
         notifications.c.recipient.is_(None), notifications.c.sent_at.is_(None), notifications.c.event != "email",
     ).order_by(notifications.c.id)))
@@ -272,6 +273,7 @@ def monthly_report(conn: Connection, config: Config, now: dt.datetime, directory
     if not to:
         return 0
     tz = ZoneInfo(config.district.timezone)
+    repo.exclusive(conn, repo.LOCK_REPORT)
     first = now.astimezone(tz).date().replace(day=1)
     last_month_end = first - dt.timedelta(days=1)
     key = last_month_end.strftime("%Y-%m")

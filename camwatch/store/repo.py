@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, create_engine, event, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, create_engine, event, func, insert, or_, select, text, update
 
 from camwatch.analysis import Baseline
 from camwatch.check import CheckResult
@@ -50,6 +50,16 @@ def make_engine(url: str) -> Engine:
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
                          connect_args={"connect_timeout": 10} if url.startswith("postgresql") else {})
+
+
+def exclusive(conn: Connection, key: int) -> None:
+    """Serialise a job across nodes for the rest of this transaction (PostgreSQL advisory lock; SQLite
+    serialises writers anyway)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+LOCK_ROUTING, LOCK_ROLLUP, LOCK_REPORT = 7_501, 7_502, 7_503
 
 
 def _alembic(url: str) -> Any:
@@ -331,6 +341,7 @@ def rollup(conn: Connection, cutoff: dt.datetime) -> int:
     Each hourly row keeps the exact covered time as spans, so uptime computed afterwards is unchanged.
     """
     cutoff = cutoff.replace(minute=0, second=0, microsecond=0)
+    exclusive(conn, LOCK_ROLLUP)
     removed = 0
     cams = [r[0] for r in conn.execute(select(checks.c.camera_id).where(checks.c.started_at < cutoff).distinct())]
     for cam in cams:

@@ -186,3 +186,20 @@ notifications = Table(  # the outbox: written with the transition that causes it
     Column("failed_permanently", Boolean, nullable=False, default=False),
     Index("ix_notifications_pending", "sent_at", "failed_permanently"),
 )
+
+nodes = Table(  # camwatch nodes sharing one PostgreSQL database (migration 0004)
+    "nodes", metadata,
+    Column("node_id", String(64), primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("communes", JSON),  # communes this node checks first (pinning)
+)
+
+leases = Table(  # which node checks which camera, until when
+    "leases", metadata,
+    Column("camera_id", String(64), ForeignKey("cameras.id"), primary_key=True),
+    Column("node_id", String(64), nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_leases_node", "node_id"),
+)
