@@ -4,8 +4,8 @@ Each node, every few seconds, in one short transaction: writes its heartbeat, re
 releases what it holds beyond its fair share (so a node that joins gets cameras), and takes free or
 expired leases up to its fair share — a node that died stops renewing, its leases expire after
 `ttl` (default two check intervals), and the others take its cameras over. Taking a lease is a
-compare-and-set (an INSERT that does nothing on conflict, or an UPDATE … WHERE expires_at < now, then
-the row count), so two nodes can never both win one camera; a check result is stored only by the
+compare-and-set (an INSERT … ON CONFLICT DO NOTHING RETURNING, or an UPDATE … WHERE expires_at <= now
+and its row count), so two nodes can never both win one camera; a check result is stored only by the
 node that still holds the camera's lease (`repo.record_check` verifies it under a row lock). This
 gives what `SELECT … FOR UPDATE SKIP LOCKED` would, without holding locks between statements, and
 works unchanged on SQLite for the single-node case. No home-made cluster protocol: PostgreSQL is the
@@ -86,8 +86,10 @@ def rebalance(conn: Connection, node: str, cameras: dict[str, str], now: dt.date
                     node_id=node, acquired_at=now, expires_at=expires)).rowcount == 1
                 taken += won
             else:
+                # RETURNING, not rowcount: psycopg reports no row count for INSERT … ON CONFLICT DO NOTHING
                 won = conn.execute(_insert(conn).values(camera_id=cam, node_id=node, acquired_at=now, expires_at=expires)
-                                   .on_conflict_do_nothing(index_elements=["camera_id"])).rowcount == 1
+                                   .on_conflict_do_nothing(index_elements=["camera_id"])
+                                   .returning(leases.c.camera_id)).first() is not None
             if won:
                 mine.add(cam)
                 acquire -= 1
