@@ -69,6 +69,23 @@ def _children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+def decode_keyframes(path: Path, n: int = 2) -> float:
+    """CPU seconds to decode the first `n` keyframes of a clip: the floor a check's CPU is compared with."""
+    import av
+
+    c0 = time.thread_time()
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        v.codec_context.thread_count = 1
+        got = 0
+        for p in c.demux(v):
+            if p.is_keyframe and p.size:
+                got += len(v.codec_context.decode(p))
+            if got >= n:
+                break
+    return time.thread_time() - c0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -92,6 +109,10 @@ def main() -> None:
                 ratio = wall / base if base > 0 else float("nan")
                 print(f"{name:<31} {tool:<22} {wall:8.2f} {cpu:7.3f} {ratio:7.1f}  {out}")
             print()
+        clips = clip_cache()
+        for name, clip in (("640×360", clips / "day.mp4"), ("1920×1080", clips / "day_1080p.mp4")):
+            floor = statistics.median(decode_keyframes(clip) for _ in range(5))
+            print(f"decoding two keyframes alone ({name}): {1000 * floor:.1f} ms CPU")
         print("wall × = the tool's time to answer ÷ camwatch's (medians). camwatch's answer is a verdict on two")
         print("keyframes 2 s apart; OpenCV's is one decoded frame; ffprobe's is the stream's codec.")
 

@@ -74,7 +74,8 @@ class Metrics:
         self.email_failures = Counter("camwatch_email_send_failures", "Email deliveries that failed.", registry=r)
         self.node_cameras = Gauge("camwatch_node_cameras", "Cameras this node holds (several nodes).", ["node"],
                                   registry=r)
-        self.takeovers = Counter("camwatch_lease_takeovers", "Cameras taken over from a node that stopped.", registry=r)
+        self.takeovers = Counter("camwatch_lease_takeovers", "Cameras taken over from a node that stopped.", ["node"],
+                                 registry=r)
         self.last_check_completed = Gauge("camwatch_last_check_completed_timestamp_seconds",
                                           "When the last check of any camera completed.", registry=r)
         info = Gauge("camwatch_build_info", "camwatch build information.", ["version", "python"], registry=r)

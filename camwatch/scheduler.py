@@ -178,7 +178,7 @@ class Monitor:
             held, taken = leases.rebalance(conn, self.node, cams, now, self.lease_ttl_s, self.config.district.node_communes)
         self._lease_until = now + dt.timedelta(seconds=self.lease_ttl_s)
         if taken:
-            self.metrics.takeovers.inc(taken)
+            self.metrics.takeovers.labels(self.node).inc(taken)
             log.warning("node=%s took over %d camera(s) from a node that stopped renewing", self.node, taken)
         self.metrics.node_cameras.labels(self.node).set(len(held))
         first_round = not self._lease_rounds
