@@ -47,6 +47,9 @@ def test_demo_detects_the_faults_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> 
                     break
             time.sleep(2)
         assert {k: got.get(k) for k in want} == want
+        mail_deadline = time.monotonic() + 60  # alerts wait for the commune grouping window (20 s in the demo)
+        while not list((state / "mail").glob("*.eml")) and time.monotonic() < mail_deadline:
+            time.sleep(1)
         mails = list((state / "mail").glob("*.eml"))
         assert mails, "the local SMTP sink received no alert"
         kids = children_of(proc.pid)
