@@ -186,30 +186,28 @@ class Camera(Credentials):
     @field_validator("snapshot_url")
     @classmethod
     def _snapshot_url(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be http(s)://host[:port]/path")
-        if "@" in parts.netloc:
-            raise ValueError("put the user and password in `user` and `password_env`/`password_file`, not in the URL")
-        return v
+        return _camera_url(v, ("http", "https"), "http(s)")
 
     @field_validator("rtsp_url")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        parts = urlsplit(v)
-        if parts.scheme not in ("rtsp", "rtsps") or not parts.hostname:
-            raise ValueError("must be rtsp://host[:port]/path")
-        if "@" in parts.netloc:
-            raise ValueError("put the user and password in `user` and `password_env`/`password_file`, not in the URL")
-        try:
-            parts.port  # noqa: B018 - validates the port
-        except ValueError as err:
-            raise ValueError(f"bad port: {err}") from None
+        return _camera_url(v, ("rtsp", "rtsps"), "rtsp")
+
+
+def _camera_url(v: str | None, schemes: tuple[str, ...], shown: str) -> str | None:
+    """A camera address: the right scheme, a host, a valid port, and no credentials in it."""
+    if v is None:
         return v
+    parts = urlsplit(v)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError(f"must be {shown}://host[:port]/path")
+    if "@" in parts.netloc:
+        raise ValueError("put the user and password in `user` and `password_env`/`password_file`, not in the URL")
+    try:
+        parts.port  # noqa: B018 - validates the port
+    except ValueError as err:
+        raise ValueError(f"bad port: {err}") from None
+    return v
 
 
 class MetricsSettings(_Strict):
