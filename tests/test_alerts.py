@@ -86,6 +86,16 @@ technicians = []
     return cfgmod.load(tmp / "cameras.toml")
 
 
+def open_db(config: cfgmod.Config) -> Engine:
+    """A migrated database with the config's cameras in it."""
+    repo.upgrade(config.database_url)
+    engine = repo.make_engine(config.database_url)
+    with engine.begin() as conn:
+        repo.sync_cameras(conn, [{"id": c.id, "commune": c.cfg.commune, "name": c.cfg.name}
+                                 for c in config.cameras.values()], T0)
+    return engine
+
+
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
     s = SmtpServer().start()
@@ -96,11 +106,7 @@ def smtp() -> Iterator[SmtpServer]:
 @pytest.fixture
 def setup(tmp_path: Path, smtp: SmtpServer) -> Iterator[tuple[cfgmod.Config, Engine]]:
     config = make_config(tmp_path, smtp.port)
-    repo.upgrade(config.database_url)
-    engine = repo.make_engine(config.database_url)
-    with engine.begin() as conn:
-        repo.sync_cameras(conn, [{"id": c.id, "commune": c.cfg.commune, "name": c.cfg.name}
-                                 for c in config.cameras.values()], T0)
+    engine = open_db(config)
     yield config, engine
     engine.dispose()
 
@@ -382,11 +388,7 @@ def test_an_unreachable_upstream_device_folds_the_commune_into_one_alert(tmp_pat
         'technicians = ["kt-yd", "kt-en"]', f'technicians = ["kt-yd", "kt-en"]\nupstream = "127.0.0.1:{up_port}"')
     (tmp_path / "cameras.toml").write_text(text, encoding="utf-8")
     config = cfgmod.load(tmp_path / "cameras.toml")
-    repo.upgrade(config.database_url)
-    engine = repo.make_engine(config.database_url)
-    with engine.begin() as conn:
-        repo.sync_cameras(conn, [{"id": c.id, "commune": c.cfg.commune, "name": c.cfg.name}
-                                 for c in config.cameras.values()], T0)
+    engine = open_db(config)
     try:
         for m, v in enumerate([Verdict.OK, Verdict.OFFLINE, Verdict.OFFLINE]):
             check(engine, "YD-01", v, at(m))
@@ -407,11 +409,7 @@ def test_an_unreachable_upstream_device_folds_the_commune_into_one_alert(tmp_pat
 
 def test_daily_digest_lists_what_is_still_open_once_a_day(tmp_path: Path, smtp: SmtpServer) -> None:
     config = make_config(tmp_path, smtp.port, n_cameras=3, extra='daily_digest_at = "07:00"')
-    repo.upgrade(config.database_url)
-    engine = repo.make_engine(config.database_url)
-    with engine.begin() as conn:
-        repo.sync_cameras(conn, [{"id": c.id, "commune": c.cfg.commune, "name": c.cfg.name}
-                                 for c in config.cameras.values()], T0)
+    engine = open_db(config)
     try:
         for m, v in enumerate([Verdict.OK, Verdict.BLACK, Verdict.BLACK]):
             check(engine, "YD-03", v, at(m))
