@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
+from alembic import context
 from camwatch.store.schema import metadata
 
 config = context.config
@@ -13,6 +13,8 @@ if engine is None:  # plain `alembic` command line: -x url=...
     engine = create_engine(context.get_x_argument(as_dictionary=True).get("url", "sqlite:///state/camwatch.db"))
 
 with engine.begin() as connection:
+    if connection.dialect.name == "postgresql":  # several nodes starting at once: one migrates, the others wait
+        connection.execute(text("SELECT pg_advisory_xact_lock(7500)"))
     context.configure(connection=connection, target_metadata=metadata,
                       render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from camwatch.sim.fleet import Fleet, free_port
 from camwatch.store import repo
@@ -91,12 +92,18 @@ def test_daemon_opens_and_closes_incidents_and_survives_kill_9(fleet: Fleet, tmp
         engine = repo.make_engine(url)
 
         def status(cam: str) -> str | None:
-            with engine.connect() as conn:
-                return next((r.status for r in repo.camera_rows(conn) if r.id == cam), None)
+            try:
+                with engine.connect() as conn:
+                    return next((r.status for r in repo.camera_rows(conn) if r.id == cam), None)
+            except OperationalError:  # the daemon is still creating or migrating the database
+                return None
 
         def incidents(cam: str) -> list:
-            with engine.connect() as conn:
-                return repo.incident_rows(conn, camera_id=cam)
+            try:
+                with engine.connect() as conn:
+                    return repo.incident_rows(conn, camera_id=cam)
+            except OperationalError:
+                return []
 
         wait_for(lambda: status("E1") == "ok", 40, "E1 ok")
         wait_for(lambda: len(incidents("E2")) == 1, 40, "E2 offline incident")
@@ -117,8 +124,11 @@ def test_daemon_opens_and_closes_incidents_and_survives_kill_9(fleet: Fleet, tmp
         proc = start(cfg, log)
         with engine.connect() as conn:
             n_before = len(list(conn.execute(select(checks.c.id).where(checks.c.camera_id == "E1"))))
-        wait_for(lambda: len(list(engine.connect().execute(select(checks.c.id).where(checks.c.camera_id == "E1"))))
-                 >= n_before + 2, 40, "checks after restart")
+        def n_checks() -> int:
+            with engine.connect() as conn:
+                return len(list(conn.execute(select(checks.c.id).where(checks.c.camera_id == "E1"))))
+
+        wait_for(lambda: n_checks() >= n_before + 2, 40, "checks after restart")
         assert len(incidents("E1")) == 1 and incidents("E1")[0].closed_at is None  # the same incident, not a new one
         assert len(incidents("E2")) == 1
 

@@ -59,7 +59,7 @@ def exclusive(conn: Connection, key: int) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
-LOCK_ROUTING, LOCK_ROLLUP, LOCK_REPORT = 7_501, 7_502, 7_503
+LOCK_ROUTING, LOCK_ROLLUP, LOCK_REPORT, LOCK_SYNC = 7_501, 7_502, 7_503, 7_504
 
 
 def _alembic(url: str) -> Any:
@@ -106,6 +106,7 @@ def current_revision(engine: Engine) -> str | None:
 def sync_cameras(conn: Connection, configured: Iterable[dict[str, str]], now: dt.datetime) -> None:
     """Mirror the config: add new cameras, update names, retire those gone (their history stays)."""
     wanted = {c["id"]: c for c in configured}
+    exclusive(conn, LOCK_SYNC)  # several nodes starting at once: one syncs, the others then see its rows
     existing = {r.id: r for r in conn.execute(select(cameras.c.id, cameras.c.retired_at))}
     for cid, c in wanted.items():
         fields = {"commune": c["commune"], "name": c["name"], "location": c.get("location", "")}
