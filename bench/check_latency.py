@@ -21,18 +21,19 @@ from pathlib import Path
 
 import cv2
 
-from camwatch.analysis import Thresholds
-from camwatch.check import check_camera
-from camwatch.probe.rtsp import RtspSettings
+from camwatch.config import Thresholds, adhoc_camera
+from camwatch.pipeline import run_check
 from camwatch.sim.fleet import Fleet, clip_cache, free_port
 from camwatch.sim.scenes import ensure_clips
-from camwatch.urls import with_credentials
+from camwatch.urls import split_credentials, with_credentials
 
 HANG_CAP_S = 40.0
 
 
 def camwatch_check(url: str) -> str:
-    return str(check_camera("bench", url, RtspSettings(), None, Thresholds())[0].verdict)
+    bare, user, password = split_credentials(url)
+    return str(run_check(adhoc_camera("bench", rtsp_url=bare, user=user, password=password), None, Thresholds())
+               .result.verdict)
 
 
 def opencv_read(url: str) -> str:

@@ -15,8 +15,7 @@ import uuid
 
 from sqlalchemy import create_engine, text
 
-from camwatch import leases
-from camwatch.store import repo
+from camwatch.store import leases, repo
 
 N, TTL = 1000, 120.0
 

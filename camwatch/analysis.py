@@ -1,6 +1,7 @@
 """Judge a picture: keyframes (+ packet sizes) and this camera's baseline in, findings out.
 
-Pure functions: no I/O, no clock. All work is done on downscaled grey frames (320 px wide: the
+Pure functions: no I/O, no clock; the thresholds are the validated settings (`config.settings.Thresholds`).
+All work is done on downscaled grey frames (320 px wide: the
 literature finds no gain above that). Every finding carries the numbers behind it. Thresholds on
 sharpness, motion and view are ratios to this camera's own baseline, kept apart for day and night
 (IR) because IR switching is the classic false alarm.
@@ -9,37 +10,19 @@ sharpness, motion and view are ratios to this camera's own baseline, kept apart 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
+from camwatch.config.settings import Thresholds
 from camwatch.model import Finding, Verdict
 
+DEFAULT_THRESHOLDS = Thresholds()
 WIDTH = 320
 GRID = (8, 6)  # blocks across, down
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    black_level: int = 32  # luma at or below this is black (FFmpeg blackdetect: min + 10 % of range)
-    black_ratio: float = 0.98  # share of black pixels for a black frame
-    black_spread: float = 16.0  # p98 - p2 luma: a live night scene has light sources and texture
-    frozen_block_diff: float = 1.0  # mean |difference| (grey levels) below which a block is still
-    frozen_still_ratio: float = 0.5  # share of still blocks (the OSD clock is allowed to tick)
-    frozen_pframe_ratio: float = 0.01  # P-frame median size / keyframe size: the encoder sees no change
-    frozen_vs_baseline: float = 0.25  # P-frame median / this camera's healthy P-frame median
-    covered_block_std: float = 3.0  # a block with less texture than this (after denoising) is flat
-    covered_ratio: float = 0.85  # share of flat blocks for a covered lens
-    blur_ratio: float = 0.5  # edge density / baseline edge density below this is blurred
-    moved_shift: float = 0.05  # displacement as a share of the width
-    moved_rotation_deg: float = 3.0
-    moved_min_inliers: int = 12
-    moved_min_keypoints: int = 40
-    moved_min_match_ratio: float = 0.12  # matched share of the reference's keypoints: below it, another view
-    night_chroma: float = 3.0  # mean |Cb|+|Cr| below this: the camera is in IR (grey) mode
-    baseline_samples: int = 2  # healthy checks before baseline-relative findings are made
 
 
 @dataclass(frozen=True)
@@ -107,7 +90,7 @@ class Analysis:
     pframe_median: float | None = None
 
 
-def frame_stats(img: np.ndarray) -> FrameStats:
+def frame_stats(img: np.ndarray, th: Thresholds) -> FrameStats:
     h, w = img.shape[:2]
     small = cv2.resize(img, (WIDTH, max(2, round(h * WIDTH / w))), interpolation=cv2.INTER_AREA)
     ycc = cv2.cvtColor(small, cv2.COLOR_BGR2YCrCb)
@@ -116,7 +99,7 @@ def frame_stats(img: np.ndarray) -> FrameStats:
     g = grey.astype(np.float32)
     p2, p98 = np.percentile(g, (2, 98))
     smooth = cv2.GaussianBlur(g, (5, 5), 0)
-    flat = float(np.mean(_blocks(smooth).std(axis=(2, 3)) < Thresholds.covered_block_std))
+    flat = float(np.mean(_blocks(smooth).std(axis=(2, 3)) < th.covered_block_std))
     eq = cv2.equalizeHist(cv2.GaussianBlur(grey, (3, 3), 0))
     edges = float(np.count_nonzero(cv2.Canny(eq, 100, 200))) / grey.size
     gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0)
@@ -124,7 +107,7 @@ def frame_stats(img: np.ndarray) -> FrameStats:
     noise = float(np.sum(np.abs(cv2.filter2D(g, -1, _IMMERKAER)[1:-1, 1:-1])) * np.sqrt(0.5 * np.pi)
                   / (6 * (g.shape[0] - 2) * (g.shape[1] - 2)))
     return FrameStats(
-        grey=grey, luma=float(g.mean()), black_ratio=float(np.mean(grey <= Thresholds.black_level)),
+        grey=grey, luma=float(g.mean()), black_ratio=float(np.mean(grey <= th.black_level)),
         spread=float(p98 - p2), chroma=chroma, flat_ratio=flat, edge_density=edges,
         tenengrad=float(np.mean(gx * gx + gy * gy)), noise=noise,
     )
@@ -137,12 +120,12 @@ def _blocks(a: np.ndarray) -> np.ndarray:
     return a[: bh * gy, : bw * gx].reshape(gy, bh, gx, bw).swapaxes(1, 2)
 
 
-def analyse(keyframes: list[np.ndarray], pframe_sizes: list[int], keyframe_sizes: list[int],
-            baseline: Baseline | None, th: Thresholds = Thresholds()) -> Analysis:
+def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyframe_sizes: Sequence[int],
+            baseline: Baseline | None, th: Thresholds = DEFAULT_THRESHOLDS) -> Analysis:
     """All findings for one check; the caller picks the verdict with `model.worst`."""
     if not keyframes:
         return Analysis([], "day", {})
-    stats = [frame_stats(k) for k in keyframes]
+    stats = [frame_stats(k, th) for k in keyframes]
     cur = stats[-1]
     mode = "night" if cur.chroma < th.night_chroma else "day"
     base = (baseline or Baseline()).mode(mode)
@@ -186,7 +169,7 @@ def analyse(keyframes: list[np.ndarray], pframe_sizes: list[int], keyframe_sizes
     return Analysis(findings, mode, numbers, cur, pmed)
 
 
-def _frozen(a: FrameStats, b: FrameStats, pmed: float | None, keyframe_sizes: list[int],
+def _frozen(a: FrameStats, b: FrameStats, pmed: float | None, keyframe_sizes: Sequence[int],
             base: ModeBaseline, th: Thresholds) -> tuple[Finding | None, dict[str, float]]:
     diff = np.abs(a.grey.astype(np.float32) - b.grey.astype(np.float32))
     block = _blocks(diff).mean(axis=(2, 3))

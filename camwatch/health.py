@@ -13,6 +13,7 @@ import enum
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from camwatch.config.settings import HealthSettings
 from camwatch.model import DOWN_VERDICTS, Verdict
 
 
@@ -30,16 +31,8 @@ def severity(v: Verdict) -> Status:
     return Status.DOWN if v in DOWN_VERDICTS else Status.DEGRADED
 
 
-@dataclass(frozen=True)
-class Policy:
-    failures_to_open: int = 3
-    degraded_failures_to_open: int = 3
-    successes_to_close: int = 2
-    flap_window_s: float = 3600.0
-    flap_threshold: int = 4
-    backoff_after_s: float = 6 * 3600.0
-    backoff_max_interval_s: float = 600.0
-    failures_by_kind: dict[str, int] = field(default_factory=dict)  # per-verdict override of failures to open
+# The policy is the validated `[defaults.health]` settings themselves.
+Policy = HealthSettings
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+SNAPSHOT_WIDTH = 640  # pictures kept for snapshots and emails are at most this wide
 
 
 class Verdict(enum.StrEnum):
@@ -50,7 +54,7 @@ DOWN_VERDICTS = frozenset(PRECEDENCE[:8])
 
 
 class ErrorKind(enum.StrEnum):
-    """Why a probe could not get a picture; each maps to one verdict."""
+    """Why a probe (RTSP, HTTP snapshot or ONVIF) failed: the one error vocabulary; each maps to one verdict."""
 
     UNREACHABLE = "unreachable"
     TIMEOUT = "timeout"
@@ -59,6 +63,7 @@ class ErrorKind(enum.StrEnum):
     PROTOCOL = "protocol"
     NO_VIDEO = "no_video"
     DECODE = "decode"
+    NOT_SUPPORTED = "not_supported"  # the device lacks the service asked for (ONVIF)
 
     @property
     def verdict(self) -> Verdict:
@@ -70,6 +75,7 @@ class ErrorKind(enum.StrEnum):
             ErrorKind.PROTOCOL: Verdict.PROTOCOL_ERROR,
             ErrorKind.NO_VIDEO: Verdict.NO_VIDEO,
             ErrorKind.DECODE: Verdict.PROTOCOL_ERROR,
+            ErrorKind.NOT_SUPPORTED: Verdict.PROTOCOL_ERROR,
         }[self]
 
 
@@ -95,7 +101,7 @@ class StreamFacts:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Observation:
     """What a probe brought back: small keyframes plus the facts of the stream, or a failure."""
 
@@ -112,8 +118,10 @@ class Observation:
     detail: str = ""  # the library's error type and message (never its URL: it holds the password)
 
     @classmethod
-    def failure(cls, error: ErrorKind, reason: str, duration_s: float) -> Observation:
-        return cls(ok=False, duration_s=duration_s, error=error, reason=reason)
+    def failure(cls, error: ErrorKind, reason: str, duration_s: float, *, detail: str = "",
+                stream: StreamFacts | None = None) -> Observation:
+        return cls(ok=False, duration_s=duration_s, error=error, reason=reason, detail=detail,
+                   stream=stream or StreamFacts())
 
 
 @dataclass(frozen=True)
@@ -136,7 +144,48 @@ def _round(v: float | None, nd: int) -> float | None:
     return None if v is None else round(float(v), nd)
 
 
-def worst(findings: list[Finding]) -> Finding | None:
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check of one camera: what the CLI prints, the daemon records and emails quote."""
+
+    camera: str
+    started_at: dt.datetime
+    verdict: Verdict
+    reason: str
+    duration_s: float
+    findings: tuple[Finding, ...] = ()
+    stream: StreamFacts = field(default_factory=StreamFacts)
+    numbers: Mapping[str, float] = field(default_factory=dict)
+    error: ErrorKind | None = None
+    detail: str = ""
+    mode: str | None = None
+    jpeg: bytes | None = field(default=None, repr=False)  # the picture of this check, ready for disk and email
+    snapshot: str | None = None  # where the picture was saved, when it was
+    onvif: Mapping[str, Any] | None = None  # device facts and clock, when the camera speaks ONVIF
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict is Verdict.OK
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "camera": self.camera,
+            "time": self.started_at.isoformat(),
+            "verdict": str(self.verdict),
+            "reason": self.reason,
+            "error": str(self.error) if self.error else None,
+            "findings": [f.as_dict() for f in self.findings],
+            "stream": self.stream.as_dict(),
+            "mode": self.mode,
+            "numbers": {k: round(v, 4) for k, v in self.numbers.items()},
+            "duration_s": round(self.duration_s, 3),
+            "snapshot": self.snapshot,
+            **({"device": self.onvif.get("device"), "clock_offset_s": self.onvif.get("clock_offset_s"),
+                "onvif": dict(self.onvif)} if self.onvif is not None else {}),
+        }
+
+
+def worst(findings: Sequence[Finding]) -> Finding | None:
     """The most fundamental finding, by PRECEDENCE."""
     if not findings:
         return None

@@ -20,7 +20,3 @@ def notify(message: str) -> bool:
         s.sendto(message.encode(), addr)
     return True
 
-
-def watchdog_interval_s() -> float | None:
-    usec = os.environ.get("WATCHDOG_USEC")
-    return int(usec) / 1_000_000 if usec and usec.isdigit() else None

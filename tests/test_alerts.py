@@ -18,9 +18,8 @@ from sqlalchemy import Engine, select
 from camwatch import config as cfgmod
 from camwatch.alerts.outbox import route, send_due
 from camwatch.alerts.smtp import SmtpTransport
-from camwatch.check import CheckResult
 from camwatch.health import Policy, step
-from camwatch.model import Verdict
+from camwatch.model import CheckResult, Verdict
 from camwatch.sim.fleet import Fleet, free_port
 from camwatch.store import repo
 from camwatch.store.schema import notifications
@@ -220,7 +219,7 @@ def test_delivered_email_is_vietnamese_with_text_html_and_two_jpegs(setup, smtp:
     check(engine, "YD-06", Verdict.BLACK, at(1))
     check(engine, "YD-06", Verdict.BLACK, at(2), {"first_bad": str(bad), "last_good_at_open": str(good)})
     routed(config, engine, at(4))
-    sent, failed = send_due(engine, config, SmtpTransport(config.file.smtp).send, "n", lambda: at(4))
+    sent, failed = send_due(engine, config, SmtpTransport.from_config(config).send, "n", lambda: at(4))
     assert (sent, failed) == (2, 0)
     msgs = {str(m["To"]): m for m in smtp.sink.messages}
     vi = msgs["viet@yen-dinh.example"]
@@ -245,18 +244,18 @@ def test_smtp_down_queues_then_everything_is_delivered_once(setup, smtp: SmtpSer
             check(engine, f"YD-{i:02d}", v, at(m))
     routed(config, engine, at(4))
     smtp.stop()
-    sent, failed = send_due(engine, config, SmtpTransport(config.file.smtp).send, "n", lambda: at(4))
+    sent, failed = send_due(engine, config, SmtpTransport.from_config(config).send, "n", lambda: at(4))
     assert sent == 0 and failed == 1  # stops at the first failure: keeps the order
     assert all(r.sent_at is None for r in emails(engine))
     with engine.connect() as conn:
         assert repo.outbox_counts(conn)["pending"] == 4
     smtp.start()
     soon = at(4) + dt.timedelta(seconds=10)
-    assert send_due(engine, config, SmtpTransport(config.file.smtp).send, "n", lambda: soon)[0] == 0  # backing off
-    sent, failed = send_due(engine, config, SmtpTransport(config.file.smtp).send, "n", lambda: at(30))
+    assert send_due(engine, config, SmtpTransport.from_config(config).send, "n", lambda: soon)[0] == 0  # backing off
+    sent, failed = send_due(engine, config, SmtpTransport.from_config(config).send, "n", lambda: at(30))
     assert (sent, failed) == (4, 0)
     assert len(smtp.sink.messages) == 4
-    assert send_due(engine, config, SmtpTransport(config.file.smtp).send, "n", lambda: at(60)) == (0, 0)
+    assert send_due(engine, config, SmtpTransport.from_config(config).send, "n", lambda: at(60)) == (0, 0)
 
 
 def test_a_permanently_refused_address_is_not_retried_forever(setup, smtp: SmtpServer) -> None:
@@ -265,7 +264,7 @@ def test_a_permanently_refused_address_is_not_retried_forever(setup, smtp: SmtpS
     for m, v in enumerate([Verdict.OK, Verdict.OFFLINE, Verdict.OFFLINE]):
         check(engine, "YD-09", v, at(m))
     routed(config, engine, at(4))
-    sent, failed = send_due(engine, config, SmtpTransport(config.file.smtp).send, "n", lambda: at(4))
+    sent, failed = send_due(engine, config, SmtpTransport.from_config(config).send, "n", lambda: at(4))
     assert (sent, failed) == (1, 1)
     with engine.connect() as conn:
         assert repo.outbox_counts(conn) == {"pending": 0, "sent": 1, "failed": 1}
@@ -400,7 +399,7 @@ def test_an_unreachable_upstream_device_folds_the_commune_into_one_alert(tmp_pat
         assert routed(config, engine, at(14)) == 2
         upstream = [r for r in emails(engine) if r.kind == "upstream"]
         assert len(upstream) == 2 and upstream[0].payload["upstream"] == f"127.0.0.1:{up_port}"
-        send_due(engine, config, SmtpTransport(config.file.smtp).send, "n", lambda: at(14))
+        send_due(engine, config, SmtpTransport.from_config(config).send, "n", lambda: at(14))
         subjects = [str(make_header(decode_header(m["Subject"]))) for m in smtp.sink.messages]
         assert any("MẤT KẾT NỐI THIẾT BỊ MẠNG CỦA XÃ" in s for s in subjects)
     finally:
@@ -422,7 +421,7 @@ def test_daily_digest_lists_what_is_still_open_once_a_day(tmp_path: Path, smtp: 
         assert len([r for r in emails(engine) if r.kind == "digest"]) == 2
         routed(config, engine, T0 + dt.timedelta(hours=17))  # 07:00 local the next day
         assert len([r for r in emails(engine) if r.kind == "digest"]) == 4
-        send_due(engine, config, SmtpTransport(config.file.smtp).send, "n", lambda: T0 + dt.timedelta(hours=17))
+        send_due(engine, config, SmtpTransport.from_config(config).send, "n", lambda: T0 + dt.timedelta(hours=17))
         subjects = [str(make_header(decode_header(m["Subject"]))) for m in smtp.sink.messages]
         assert "[camwatch] Yên Định: Tổng hợp ngày 2026-11-28" in subjects
     finally:

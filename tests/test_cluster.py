@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from camwatch import leases
 from camwatch.sim.fleet import Fleet
-from camwatch.store import repo
+from camwatch.store import leases, repo
 from camwatch.store.schema import checks, incidents
 from tests.conftest import PASSWORD
 from tests.smtp_sink import SmtpServer

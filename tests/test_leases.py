@@ -6,8 +6,7 @@ import datetime as dt
 
 from sqlalchemy import Engine
 
-from camwatch import leases
-from camwatch.store import repo
+from camwatch.store import leases, repo
 
 T0 = dt.datetime(2026, 11, 28, 7, 0, tzinfo=dt.UTC)
 TTL = 120.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import resource
 import subprocess
@@ -15,8 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from camwatch import config as cfgmod
+from camwatch.model import ErrorKind as OnvifError
 from camwatch.model import Verdict
-from camwatch.probe.onvif import OnvifError, probe_onvif
+from camwatch.probe.onvif import probe_onvif
 from camwatch.sim.fleet import Fleet
 from camwatch.store import repo
 from camwatch.store.schema import cameras, device_events
@@ -176,12 +178,15 @@ onvif = {{ host = "127.0.0.1", port = {device.port} }}
                           __import__("datetime").datetime.now(__import__("datetime").UTC))
     try:
         first = monitor.check_one("VS-09")
-        assert first is not None and first.verdict is Verdict.OK, first.reason
+        assert first is not None and first.result.verdict is Verdict.OK, first.result.reason
         device.clock_offset_s = 3 * 3600
         device.serial = "DS-2CD1023-9999"  # the camera was swapped
-        monitor._onvif["VS-09"].next_poll = 0  # the hourly ONVIF poll is due
-        second = monitor.check_one("VS-09")
-        assert second is not None and second.verdict is Verdict.CLOCK and "s ahead" in second.reason
+        polled_at = monitor.job.devices.clock
+        monitor.job.devices.clock = lambda: polled_at() + 3600  # an hour later: the ONVIF poll is due
+        done = monitor.check_one("VS-09")
+        assert done is not None
+        second = done.result
+        assert second.verdict is Verdict.CLOCK and "s ahead" in second.reason
         assert second.numbers["clock_offset_s"] == pytest.approx(10800, abs=2)
         with engine.connect() as conn:
             row = conn.execute(select(cameras).where(cameras.c.id == "VS-09")).one()
@@ -196,17 +201,20 @@ onvif = {{ host = "127.0.0.1", port = {device.port} }}
 @pytest.mark.parametrize("auth", ["digest", "basic"])
 def test_http_snapshot_source_with_digest_or_basic_auth(device: OnvifDevice, auth: str) -> None:
     from camwatch.analysis import Thresholds
-    from camwatch.check import check_camera
-    from camwatch.probe.rtsp import RtspSettings
+    from camwatch.config import CheckSettings
+    from camwatch.pipeline import judge
+    from camwatch.probe import Target
     from camwatch.probe.snapshot import probe_snapshot
 
     device.snapshot_auth = auth
     url = f"http://127.0.0.1:{device.port}/snapshot.jpg"
-    s = RtspSettings(deadline_s=6, keyframe_spacing_s=1.0)
+    s = CheckSettings(deadline_s=6, keyframe_spacing_s=1.0)
+
+    def check(u: str, password: str = PASSWORD):
+        return judge("S", dt.datetime.now(dt.UTC), probe_snapshot(Target(u, "admin", password), s), None, Thresholds())[0]
 
     def run(password: str = PASSWORD):
-        return check_camera("S", url, s, None, Thresholds(),
-                            probe=lambda u, st: probe_snapshot(u, "admin", password, st))[0]
+        return check(url, password)
 
     live = run()
     assert live.verdict is Verdict.OK and live.stream.codec == "jpeg" and live.stream.width == 640, live.reason
@@ -215,8 +223,7 @@ def test_http_snapshot_source_with_digest_or_basic_auth(device: OnvifDevice, aut
     assert run().verdict is Verdict.BLACK
     device.snapshot_scene = "frozen"
     assert run().verdict is Verdict.FROZEN
-    bad = check_camera("S", url.replace("snapshot.jpg", "nope.jpg"), s, None, Thresholds(),
-                       probe=lambda u, st: probe_snapshot(u, "admin", PASSWORD, st))[0]
+    bad = check(url.replace("snapshot.jpg", "nope.jpg"))
     assert bad.verdict is Verdict.NOT_FOUND
 
 
@@ -250,9 +257,14 @@ onvif = {{ host = "127.0.0.1", port = {device.port} }}
 
 
 def test_recording_health_profile_g(device: OnvifDevice) -> None:
-    import datetime as dt
+    from camwatch.config import CheckSettings
+    from camwatch.devices import facts_from
+    from camwatch.model import CheckResult
+    from camwatch.pipeline import apply_device
 
-    from camwatch.check import CheckResult, apply_clock, facts_from
+    def apply_clock(result: CheckResult, _: None, facts, tolerance: float, max_age: float):
+        return apply_device(result, None, facts, CheckSettings(clock_tolerance_s=tolerance,
+                                                               recording_max_age_s=max_age))
 
     r = probe(device)
     assert r.recordings == 1 and r.recording_age_s(dt.datetime.now(dt.UTC)) < 30

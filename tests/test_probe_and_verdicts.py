@@ -8,16 +8,23 @@ import time
 
 import pytest
 
-from camwatch.analysis import Baseline, Thresholds
-from camwatch.check import check_camera
-from camwatch.model import Verdict
-from camwatch.probe.rtsp import RtspSettings, probe_rtsp
+from camwatch.analysis import Baseline
+from camwatch.config import CheckSettings
+from camwatch.model import CheckResult, Verdict
+from camwatch.probe import Target
+from camwatch.probe.rtsp import probe_rtsp
 from camwatch.sim.fleet import Fleet
 from camwatch.urls import with_credentials
 from tests.conftest import PASSWORD
+from tests.helpers import TH
+from tests.helpers import check_url as _check_url
 
-SETTINGS = RtspSettings(deadline_s=8.0, connect_timeout_s=2.0)
-TH = Thresholds(baseline_samples=1)
+SETTINGS = CheckSettings(deadline_s=8.0, connect_timeout_s=2.0)
+
+
+def check_camera(label: str, url: str, settings: CheckSettings, baseline: Baseline | None,
+                 th: object = TH) -> tuple[CheckResult, Baseline | None]:
+    return _check_url(url, settings, baseline, label=label)
 
 
 def url(fleet: Fleet, mount: str, password: str = PASSWORD) -> str:
@@ -28,11 +35,11 @@ def url(fleet: Fleet, mount: str, password: str = PASSWORD) -> str:
 def test_healthy_scenes_are_ok_with_no_finding(fleet: Fleet, scene: str) -> None:
     result, baseline = check_camera(scene, url(fleet, scene), SETTINGS, None, TH)
     assert result.verdict is Verdict.OK, result.reason
-    assert result.findings == []
+    assert result.findings == ()
     assert baseline is not None and baseline.mode(result.mode or "day").samples == 1
     # and again, now against the learned baseline: still no finding (no false alarm)
     again, _ = check_camera(scene, url(fleet, scene), SETTINGS, baseline, TH)
-    assert again.verdict is Verdict.OK and again.findings == [], again.findings
+    assert again.verdict is Verdict.OK and again.findings == (), again.findings
 
 
 def test_night_scene_is_judged_in_night_mode(fleet: Fleet) -> None:
@@ -104,7 +111,7 @@ def test_garbage_answer_is_protocol_error(fleet: Fleet) -> None:
 
 def test_a_camera_that_never_answers_is_abandoned_at_the_deadline(fleet: Fleet) -> None:
     target = f"rtsp://127.0.0.1:{fleet.hang_port}/a"
-    settings = RtspSettings(deadline_s=4.0, connect_timeout_s=1.5)
+    settings = CheckSettings(deadline_s=4.0, connect_timeout_s=1.5)
     t0 = time.monotonic()
     result, _ = check_camera("x", target, settings, None, TH)
     elapsed = time.monotonic() - t0
@@ -118,9 +125,9 @@ def test_no_thread_or_socket_leaks_after_many_checks(fleet: Fleet, closed_port: 
 
     targets = [url(fleet, "day"), url(fleet, "nope"), f"rtsp://127.0.0.1:{closed_port}/a",
                f"rtsp://127.0.0.1:{fleet.hang_port}/a", f"rtsp://127.0.0.1:{fleet.garbage_port}/a"]
-    probe_rtsp(targets[0], SETTINGS)  # warm up FFmpeg's one-time initialisation
+    probe_rtsp(Target(targets[0]), SETTINGS)  # warm up FFmpeg's one-time initialisation
     threads, files = threading.active_count(), fds()
-    kinds = [probe_rtsp(t, RtspSettings(deadline_s=3.0, connect_timeout_s=1.0)).error for t in targets * 2]
+    kinds = [probe_rtsp(Target(t), CheckSettings(deadline_s=3.0, connect_timeout_s=1.0)).error for t in targets * 2]
     assert kinds == [None, "not_found", "unreachable", "timeout", "protocol"] * 2
     assert threading.active_count() == threads
     assert fds() <= files

@@ -138,8 +138,11 @@ def test_every_figure_to_the_second(history: Engine) -> None:
 
 
 def test_formats_are_vietnamese_by_default() -> None:
-    assert report.pct(0.985, "vi") == "98,5 %" and report.pct(0.985, "en") == "98.5%"
-    assert report.date(vn(30, 0, month=6), VN) == "30/06/2024"
+    from camwatch import words
+
+    assert words.pct(0.985, "vi") == "98,5 %" and words.pct(0.985, "en") == "98.5%"
+    assert words.date(vn(30, 0, month=6), VN) == "30/06/2024"
+    assert words.hours(5400, "vi") == "1,5" and words.duration(3900, "vi") == "1 giờ 5 phút"
 
 
 def test_xlsx_opens_with_numbers_not_text(history: Engine, tmp_path: Path) -> None:
@@ -224,7 +227,7 @@ email = "doi@example.vn"
         with history.begin() as conn:
             assert monthly_report(conn, config, may_first + dt.timedelta(days=3), tmp_path) == 0  # once a month
         assert (tmp_path / "camwatch-2024-04-vi.xlsx").exists()
-        assert send_due(history, config, SmtpTransport(config.file.smtp).send, "n", lambda: may_first) == (1, 0)
+        assert send_due(history, config, SmtpTransport.from_config(config).send, "n", lambda: may_first) == (1, 0)
         (msg,) = smtp.sink.messages
         assert str(make_header(decode_header(msg["Subject"]))) == "[camwatch] Báo cáo tháng 2024-04 – Huyện Sơn Động"
         (att,) = list(msg.iter_attachments())

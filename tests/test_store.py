@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from camwatch.analysis import Baseline, ModeBaseline
-from camwatch.check import CheckResult
 from camwatch.health import Policy, State, Status, step
-from camwatch.model import Verdict
-from camwatch.store import repo
+from camwatch.model import CheckResult, Verdict
+from camwatch.store import history, repo
 from camwatch.store.schema import cameras, checks, notifications
 
 T0 = dt.datetime(2026, 11, 28, 0, 0, tzinfo=dt.UTC)
@@ -97,9 +96,11 @@ def test_baseline_round_trips(engine: Engine) -> None:
     ref = np.arange(320 * 180, dtype=np.uint8).reshape(180, 320)
     b = Baseline(day=ModeBaseline(3, 0.04, 1000.0, 400.0, 66.0, ref))
     with engine.begin() as conn:
-        repo.save_baseline(conn, "C", b, T0)
+        repo.save_baseline(conn, "C", b.to_bytes(), T0)
     with engine.connect() as conn:
-        _, back = repo.load_camera(conn, "C")
+        _, stored = repo.load_camera(conn, "C")
+    assert stored is not None
+    back = Baseline.from_bytes(stored)
     assert back is not None and back.day.samples == 3 and back.day.reference is not None
     assert (back.day.reference == ref).all() and back.night.reference is None
 
@@ -116,7 +117,7 @@ def test_uptime_from_history_counts_gaps_as_unmonitored(engine: Engine) -> None:
     with engine.connect() as conn:
         with engine.begin() as c2:
             repo.add_maintenance(c2, T0 + dt.timedelta(minutes=80), T0 + dt.timedelta(minutes=85), "lens", camera_id="D")
-        b = repo.camera_breakdown(conn, "D", "yen-dinh", T0, T0 + dt.timedelta(minutes=90))
+        b = history.camera_breakdown(conn, "D", "yen-dinh", T0, T0 + dt.timedelta(minutes=90))
     last_cov = 2 * 60 + 10  # the last check before the stop (minute 29) covers its interval × 2 + 10 s
     assert b.unmonitored_s == pytest.approx(60 * 60 - (29 * 60 + last_cov))
     assert b.down_s == 10 * 60  # from the first failing check (60) to the first good one (70)
@@ -136,11 +137,11 @@ def test_rollup_keeps_uptime_exact(engine: Engine) -> None:
         do_check(engine, "R", Verdict.OK, m * 1.5)
     window = (T0, T0 + dt.timedelta(hours=7))
     with engine.connect() as conn:
-        before = repo.camera_breakdown(conn, "R", "yen-dinh", *window)
+        before = history.camera_breakdown(conn, "R", "yen-dinh", *window)
     with engine.begin() as conn:
-        removed = repo.rollup(conn, T0 + dt.timedelta(hours=4, minutes=20))
+        removed = history.rollup(conn, T0 + dt.timedelta(hours=4, minutes=20))
     with engine.connect() as conn:
-        after = repo.camera_breakdown(conn, "R", "yen-dinh", *window)
+        after = history.camera_breakdown(conn, "R", "yen-dinh", *window)
         hours = conn.execute(select(func.count()).select_from(check_hours)).scalar()
         left = conn.execute(select(func.count()).select_from(checks).where(checks.c.camera_id == "R")).scalar()
     assert removed > 0 and hours >= 4 and left == len(pattern) + 40 - removed

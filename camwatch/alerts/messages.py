@@ -10,65 +10,7 @@ from email.utils import formatdate
 from typing import Any
 from zoneinfo import ZoneInfo
 
-# verdict → (headline, what is wrong, what to check first), per language
-TEXT: dict[str, dict[str, tuple[str, str, str]]] = {
-    "vi": {
-        "offline": ("MẤT TÍN HIỆU", "Không kết nối được tới camera.",
-                    "Kiểm tra nguồn điện của camera và thiết bị mạng (bộ chuyển đổi quang, switch, router 4G), dây cáp."),
-        "timeout": ("KHÔNG PHẢN HỒI", "Camera nhận kết nối nhưng không trả lời.",
-                    "Khởi động lại camera (tắt nguồn 10 giây rồi bật lại); kiểm tra đường truyền có chập chờn không."),
-        "auth_failed": ("SAI MẬT KHẨU", "Camera từ chối tên đăng nhập hoặc mật khẩu.",
-                        "Kiểm tra xem mật khẩu camera có bị đổi, hoặc camera có bị cài đặt lại về mặc định không."),
-        "not_found": ("SAI ĐƯỜNG DẪN", "Camera không có luồng video ở địa chỉ đã cấu hình.",
-                      "Kiểm tra cấu hình luồng phụ (sub-stream) của camera; camera có bị thay hoặc cài lại không."),
-        "protocol_error": ("LỖI GIAO TIẾP", "Camera trả lời không đúng chuẩn RTSP.",
-                           "Khởi động lại camera; kiểm tra địa chỉ IP có bị trùng với thiết bị khác không."),
-        "no_video": ("KHÔNG CÓ HÌNH", "Camera kết nối được nhưng không gửi hình.",
-                     "Khởi động lại camera; kiểm tra cấu hình mã hóa video (H.264/H.265)."),
-        "black": ("MÀN HÌNH ĐEN", "Hình ảnh hoàn toàn đen.",
-                  "Kiểm tra ống kính có bị che/đậy không, đèn hồng ngoại ban đêm có sáng không, dây tín hiệu."),
-        "frozen": ("HÌNH BỊ ĐỨNG", "Hình ảnh không thay đổi: camera bị treo.",
-                   "Khởi động lại camera (tắt nguồn 10 giây rồi bật lại)."),
-        "covered": ("ỐNG KÍNH BỊ CHE", "Hình ảnh gần như không còn chi tiết: ống kính bị che hoặc bám bẩn.",
-                    "Kiểm tra và lau ống kính, vòm che; gỡ vật che (túi, vải, sơn, mạng nhện)."),
-        "blurred": ("HÌNH BỊ MỜ", "Hình ảnh mờ hơn nhiều so với bình thường.",
-                    "Lau ống kính và vòm che; chỉnh lại tiêu cự (lấy nét)."),
-        "moved": ("CAMERA BỊ LỆCH", "Camera không còn nhìn đúng hướng như trước.",
-                  "Kiểm tra giá đỡ, chỉnh lại hướng camera như ban đầu."),
-        "clock": ("SAI GIỜ", "Đồng hồ của camera bị sai: bản ghi hình không dùng làm chứng cứ được.",
-                  "Cài đặt lại giờ và máy chủ thời gian (NTP) cho camera; kiểm tra pin đồng hồ."),
-        "not_recording": ("NGỪNG GHI HÌNH", "Camera không còn ghi hình: không có bản ghi mới.",
-                          "Kiểm tra thẻ nhớ/ổ cứng của camera hoặc đầu ghi (đầy, hỏng), lịch ghi hình."),
-    },
-    "en": {
-        "offline": ("OFFLINE", "The camera cannot be reached.",
-                    "Check the camera's power and the network equipment (fibre converter, switch, 4G router), cables."),
-        "timeout": ("NOT ANSWERING", "The camera accepts connections but does not answer.",
-                    "Restart the camera (power off 10 seconds); check whether the link is unstable."),
-        "auth_failed": ("WRONG PASSWORD", "The camera refuses the user name or password.",
-                        "Check whether the camera's password was changed or the camera was reset to factory settings."),
-        "not_found": ("WRONG STREAM PATH", "The camera has no video stream at the configured address.",
-                      "Check the camera's sub-stream settings; was the camera replaced or reset?"),
-        "protocol_error": ("PROTOCOL ERROR", "The camera does not answer proper RTSP.",
-                           "Restart the camera; check that its IP address is not used by another device."),
-        "no_video": ("NO VIDEO", "The camera connects but sends no picture.",
-                     "Restart the camera; check its video encoding settings (H.264/H.265)."),
-        "black": ("BLACK PICTURE", "The picture is completely black.",
-                  "Check that the lens is not covered, that the infrared lights work at night, and the video cable."),
-        "frozen": ("FROZEN PICTURE", "The picture does not change: the camera has hung.",
-                   "Restart the camera (power off 10 seconds)."),
-        "covered": ("LENS COVERED", "Almost no detail left in the picture: the lens is covered or dirty.",
-                    "Check and clean the lens and dome; remove whatever covers it."),
-        "blurred": ("BLURRED", "The picture is much less sharp than normal.",
-                    "Clean the lens and dome; refocus the camera."),
-        "moved": ("CAMERA MOVED", "The camera no longer looks where it used to.",
-                  "Check the mounting and turn the camera back to its view."),
-        "clock": ("WRONG CLOCK", "The camera's clock is wrong: its recordings cannot serve as evidence.",
-                  "Set the camera's time and time server (NTP); check its clock battery."),
-        "not_recording": ("NOT RECORDING", "The camera has stopped recording: no new recording.",
-                          "Check the camera's SD card or the recorder's disk (full, failed) and the recording schedule."),
-    },
-}
+from camwatch.words import duration, local, verdict_text
 
 WORDS = {
     "vi": {"since": "từ", "camera": "Camera", "commune": "Xã/thị trấn", "location": "Vị trí", "problem": "Tình trạng",
@@ -109,19 +51,6 @@ WORDS = {
 MIME = {"jpg": ("image", "jpeg"), "jpeg": ("image", "jpeg"), "pdf": ("application", "pdf"),
         "xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         "html": ("text", "html"), "csv": ("text", "csv")}
-
-
-def local(iso: str, tz: ZoneInfo, fmt: str = "%H:%M %d/%m/%Y") -> str:
-    return dt.datetime.fromisoformat(iso).astimezone(tz).strftime(fmt)
-
-
-def duration(seconds: float, lang: str) -> str:
-    m = int(seconds // 60)
-    h, m = divmod(m, 60)
-    d, h = divmod(h, 24)
-    units = ("ngày", "giờ", "phút") if lang == "vi" else ("d", "h", "min")
-    parts = [f"{d} {units[0]}" if d else "", f"{h} {units[1]}" if h else "", f"{m} {units[2]}" if m or not (d or h) else ""]
-    return " ".join(p for p in parts if p)
 
 
 def build(payload: dict[str, Any], sender: str, recipient: str, message_id: str,
@@ -207,9 +136,9 @@ def _content(kind: str, p: dict[str, Any], w: dict[str, str], lang: str,
             when = local(c["started_at"], tz)
             if kind == "group_recovery" and c.get("closed_at"):
                 when += f" → {local(c['closed_at'], tz)}"
-            lines.append((f"{c['camera']}", f"{c['name']} – {TEXT[lang][c['kind']][0]} ({when})"))
+            lines.append((f"{c['camera']}", f"{c['name']} – {verdict_text(c['kind'], lang)[0]} ({when})"))
         return subject, lines + dash
-    head, what, check = TEXT[lang].get(p.get("verdict", "offline"), TEXT[lang]["offline"])
+    head, what, check = verdict_text(p.get("verdict", "offline"), lang)
     started = local(p["started_at"], tz)
     title = f"{p['commune_name']} – {p['camera']} {p['name']}"
     if kind == "recovery":

@@ -245,9 +245,8 @@ def _reminders(conn: Connection, config: Config, now: dt.datetime) -> int:
         cam = config.cameras.get(inc.camera_id)
         if cam is None:
             continue
-        in_maint = repo.in_maintenance(conn, cam.id, cam.cfg.commune, now) or bool(
-            config.maintenance_windows(cam.id, cam.cfg.commune, now, now + dt.timedelta(seconds=1)))
-        if in_maint:
+        planned = config.maintenance_windows(cam.id, cam.cfg.commune, now, now + dt.timedelta(seconds=1))
+        if repo.in_maintenance(conn, cam.id, cam.cfg.commune, now, planned):
             continue
         payload = {**_camera_payload(config, cam, inc), "now": now.isoformat()}
         if now - (inc.reminded_at or inc.notified_at) >= every:
@@ -381,3 +380,15 @@ def send_due(engine: Engine, config: Config, send: Send, node: str, now: Callabl
         sent += 1
         log.info("email %d sent to %s (%s)", r.id, row.recipient, row.kind)
     return sent, failed
+
+
+def deliver(engine: Engine, config: Config, send: Send, node: str, now: Callable[[], dt.datetime]) -> int:
+    """The daemon's alert job: route due transitions into emails, the monthly report, then send what is due.
+
+    Several nodes may run it at once safely. Returns the number of failed deliveries."""
+    with engine.begin() as conn:
+        route(conn, config, now())
+    if config.file.report.monthly_to:
+        with engine.begin() as conn:
+            monthly_report(conn, config, now(), config.state_dir / "reports")
+    return send_due(engine, config, send, node, now)[1]

@@ -7,7 +7,9 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 
-from camwatch.config import SmtpSettings
+from pydantic import SecretStr
+
+from camwatch.config import Config, SmtpSettings
 
 
 class TransportError(Exception):
@@ -21,9 +23,14 @@ class TransportError(Exception):
 
 
 class SmtpTransport:
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, settings: SmtpSettings, password: SecretStr | None = None) -> None:
         self.s = settings
-        self._password = settings.password()
+        self._password = password.get_secret_value() if password is not None else None
+
+    @classmethod
+    def from_config(cls, config: Config) -> SmtpTransport:
+        assert config.file.smtp is not None
+        return cls(config.file.smtp, config.smtp_password)
 
     def send(self, msg: EmailMessage) -> None:
         s = self.s

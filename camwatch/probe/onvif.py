@@ -6,7 +6,8 @@ digest with a clock offset (cameras whose clock is wrong reject our timestamps),
 asyncio deadline bound every SOAP call. Both install a top-level `onvif` package: only this one is
 a dependency.
 
-Errors are classified once, here, into auth / unreachable / timeout / not_supported / protocol.
+Errors are classified once, here, into the probes' one vocabulary (`model.ErrorKind`): auth /
+unreachable / timeout / not_supported / protocol.
 zeep's XML parser is hardened (no DTDs, no entities, no external resources, no huge trees): a hostile
 device can neither read our files nor exhaust memory.
 """
@@ -15,21 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import enum
 import logging
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from camwatch.model import ErrorKind
+
 log = logging.getLogger(__name__)
-
-
-class OnvifError(enum.StrEnum):
-    AUTH = "auth"
-    UNREACHABLE = "unreachable"
-    TIMEOUT = "timeout"
-    NOT_SUPPORTED = "not_supported"
-    PROTOCOL = "protocol"
 
 
 @dataclass(frozen=True)
@@ -56,7 +50,7 @@ class StreamChoice:
 class OnvifResult:
     ok: bool
     duration_s: float
-    error: OnvifError | None = None
+    error: ErrorKind | None = None
     reason: str = ""
     device: DeviceInfo | None = None
     clock_offset_s: float | None = None
@@ -89,7 +83,7 @@ def _harden_zeep() -> None:
     s.forbid_external = True
 
 
-def classify(err: BaseException) -> tuple[OnvifError, str]:
+def classify(err: BaseException) -> tuple[ErrorKind, str]:
     """One place that knows the libraries' exceptions."""
     import aiohttp
     import zeep.exceptions
@@ -99,27 +93,27 @@ def classify(err: BaseException) -> tuple[OnvifError, str]:
     cause = err.__cause__ if isinstance(err, ONVIFError) and err.__cause__ else err
     text = str(cause)[:200]
     if isinstance(cause, asyncio.TimeoutError | TimeoutError | ONVIFTimeoutError):
-        return OnvifError.TIMEOUT, "the device did not answer within the deadline"
+        return ErrorKind.TIMEOUT, "the device did not answer within the deadline"
     if isinstance(cause, ONVIFAuthError):
-        return OnvifError.AUTH, "the device refused the user name or password"
+        return ErrorKind.AUTH, "the device refused the user name or password"
     if isinstance(cause, zeep.exceptions.Fault):
         sub = " ".join(str(x) for x in (cause.subcodes or [])) + " " + (cause.code or "") + " " + (cause.message or "")
         if "NotAuthorized" in sub or "FailedAuthentication" in sub or "not authorized" in sub.lower():
-            return OnvifError.AUTH, "the device refused the user name or password"
+            return ErrorKind.AUTH, "the device refused the user name or password"
         if "ActionNotSupported" in sub or "NotSupported" in sub or "not implemented" in sub.lower():
-            return OnvifError.NOT_SUPPORTED, f"not supported by the device ({cause.message})"
-        return OnvifError.PROTOCOL, f"the device answered with a SOAP fault ({cause.message})"
+            return ErrorKind.NOT_SUPPORTED, f"not supported by the device ({cause.message})"
+        return ErrorKind.PROTOCOL, f"the device answered with a SOAP fault ({cause.message})"
     if isinstance(cause, zeep.exceptions.DTDForbidden | zeep.exceptions.EntitiesForbidden):
-        return OnvifError.PROTOCOL, "the device's answer contains a DTD or entities (refused: possible attack)"
+        return ErrorKind.PROTOCOL, "the device's answer contains a DTD or entities (refused: possible attack)"
     if isinstance(cause, zeep.exceptions.XMLSyntaxError | etree.XMLSyntaxError | zeep.exceptions.XMLParseError):
-        return OnvifError.PROTOCOL, "the device's answer is not valid XML"
+        return ErrorKind.PROTOCOL, "the device's answer is not valid XML"
     if isinstance(cause, aiohttp.ClientConnectorError | ConnectionError | OSError):
-        return OnvifError.UNREACHABLE, f"the device cannot be reached ({text})"
+        return ErrorKind.UNREACHABLE, f"the device cannot be reached ({text})"
     if isinstance(cause, aiohttp.ClientResponseError) and cause.status in (401, 403):
-        return OnvifError.AUTH, "the device refused the user name or password"
+        return ErrorKind.AUTH, "the device refused the user name or password"
     if isinstance(cause, aiohttp.ClientError):
-        return OnvifError.UNREACHABLE, f"the HTTP exchange with the device failed ({type(cause).__name__})"
-    return OnvifError.PROTOCOL, f"the ONVIF exchange failed ({type(cause).__name__}: {text})"
+        return ErrorKind.UNREACHABLE, f"the HTTP exchange with the device failed ({type(cause).__name__})"
+    return ErrorKind.PROTOCOL, f"the ONVIF exchange failed ({type(cause).__name__}: {text})"
 
 
 def probe_onvif(host: str, port: int, user: str | None, password: str | None, deadline_s: float = 10.0,
@@ -172,7 +166,7 @@ async def _recording_summary(cam: Any, clock_offset_s: float) -> tuple[dt.dateti
     try:
         summary = await search.GetRecordingSummary()
     except Exception as err:
-        if classify(err)[0] is OnvifError.NOT_SUPPORTED:
+        if classify(err)[0] is ErrorKind.NOT_SUPPORTED:
             return None, None
         raise
     until = summary.DataUntil
@@ -208,7 +202,7 @@ async def _choose_stream(cam: Any, wanted: str | None) -> StreamChoice:
     try:
         snapshot = (await media.GetSnapshotUri({"ProfileToken": p.token})).Uri
     except Exception as err:  # optional capability: "not supported" is a normal answer
-        if classify(err)[0] is not OnvifError.NOT_SUPPORTED:
+        if classify(err)[0] is not ErrorKind.NOT_SUPPORTED:
             raise
     return StreamChoice(str(p.token), str(p.Name), encoding, int(res.Width), int(res.Height), str(uri.Uri),
                         str(snapshot) if snapshot else None)

@@ -10,41 +10,29 @@ from __future__ import annotations
 import errno
 import logging
 import time
-from dataclasses import dataclass
 
 import av
 import av.error
-import cv2
 import numpy as np
 
-from camwatch.model import ErrorKind, Observation, StreamFacts
+from camwatch.config.settings import CheckSettings
+from camwatch.model import SNAPSHOT_WIDTH, ErrorKind, Observation, StreamFacts
+from camwatch.probe import Target
+from camwatch.urls import with_credentials
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_WIDTH = 640
 # PyAV fixes its per-read timeout at open; we stop starting reads that long before the deadline,
 # so that no read can outlive it.
 READ_TIMEOUT_S = 2.0
 
 
-@dataclass(frozen=True)
-class RtspSettings:
-    deadline_s: float = 10.0
-    connect_timeout_s: float = 3.0
-    keyframes: int = 2
-    keyframe_spacing_s: float = 1.5
-    transport: str = "tcp"
+def probe_rtsp(target: Target, settings: CheckSettings) -> Observation:
+    """Open the stream, collect `settings.keyframes` keyframes spaced in time, and close.
 
-
-class _Deadline(Exception):
-    pass
-
-
-def probe_rtsp(url: str, settings: RtspSettings) -> Observation:
-    """Open `url`, collect `settings.keyframes` keyframes spaced in time, and close.
-
-    `url` carries the (already URL-encoded) credentials; they never leave this function unmasked.
+    The credentials are URL-encoded into the address here; they never leave this function.
     """
+    url = with_credentials(target.url, target.user, target.password)
     t0 = time.monotonic()
     deadline = t0 + settings.deadline_s
     phase = "connect"
@@ -68,10 +56,8 @@ def probe_rtsp(url: str, settings: RtspSettings) -> Observation:
         return _read(container, video, settings, t0, deadline)
     except av.error.FFmpegError as err:
         kind, reason = classify(err, phase, time.monotonic() - t0, settings)
-        obs = Observation.failure(kind, reason, time.monotonic() - t0)
         # FFmpeg's exception carries the URL with its password: keep only its type and message
-        obs.detail = f"{type(err).__name__}: {err.strerror}"
-        return obs
+        return Observation.failure(kind, reason, time.monotonic() - t0, detail=f"{type(err).__name__}: {err.strerror}")
     finally:
         if container is not None:
             try:
@@ -81,7 +67,7 @@ def probe_rtsp(url: str, settings: RtspSettings) -> Observation:
 
 
 def _read(container: av.container.InputContainer, video: av.video.stream.VideoStream,
-          settings: RtspSettings, t0: float, deadline: float) -> Observation:
+          settings: CheckSettings, t0: float, deadline: float) -> Observation:
     tb = float(video.time_base) if video.time_base else 1 / 90000
     keyframes: list[np.ndarray] = []
     key_times: list[float] = []
@@ -148,9 +134,7 @@ def _read(container: av.container.InputContainer, video: av.video.stream.VideoSt
             reason = f"video packets arrived but no keyframe could be decoded within {waited}"
         if phase_reason:
             reason += f" ({phase_reason})"
-        obs = Observation.failure(ErrorKind.NO_VIDEO, reason, duration)
-        obs.stream = facts
-        return obs
+        return Observation.failure(ErrorKind.NO_VIDEO, reason, duration, stream=facts)
     return Observation(ok=True, duration_s=duration, stream=facts, keyframes=keyframes, keyframe_times=key_times,
                        pframe_sizes=p_sizes, keyframe_sizes=key_sizes, snapshot=snapshot)
 
@@ -163,7 +147,7 @@ def _fps(pts: list[float]) -> float | None:
     return (len(ordered) - 1) / span if span > 0 else None
 
 
-def classify(err: av.error.FFmpegError, phase: str, elapsed: float, settings: RtspSettings) -> tuple[ErrorKind, str]:
+def classify(err: av.error.FFmpegError, phase: str, elapsed: float, settings: CheckSettings) -> tuple[ErrorKind, str]:
     """Map a PyAV/FFmpeg error to our closed set, by its type, errno and the phase we were in."""
     msg = err.strerror or type(err).__name__
     if isinstance(err, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError):
@@ -188,9 +172,3 @@ def classify(err: av.error.FFmpegError, phase: str, elapsed: float, settings: Rt
         return ErrorKind.PROTOCOL, "the camera's answer is not valid RTSP"
     return ErrorKind.PROTOCOL, f"the RTSP exchange failed ({msg})"
 
-
-def encode_jpeg(img: np.ndarray, quality: int = 80) -> bytes:
-    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise ValueError("cannot encode JPEG")
-    return buf.tobytes()

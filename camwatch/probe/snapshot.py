@@ -13,8 +13,9 @@ import cv2
 import httpx
 import numpy as np
 
-from camwatch.model import ErrorKind, Observation, StreamFacts
-from camwatch.probe.rtsp import SNAPSHOT_WIDTH, RtspSettings
+from camwatch.config.settings import CheckSettings
+from camwatch.model import SNAPSHOT_WIDTH, ErrorKind, Observation, StreamFacts
+from camwatch.probe import Target
 
 
 class _Fail(Exception):
@@ -23,7 +24,8 @@ class _Fail(Exception):
         self.kind, self.reason = kind, reason
 
 
-def probe_snapshot(url: str, user: str | None, password: str | None, settings: RtspSettings) -> Observation:
+def probe_snapshot(target: Target, settings: CheckSettings) -> Observation:
+    url, user, password = target.url, target.user, target.password
     t0 = time.monotonic()
     deadline = t0 + settings.deadline_s
     frames: list[np.ndarray] = []

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import shutil
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -27,15 +29,6 @@ DEMO = [
 ]
 
 
-def add_sim_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--cameras", type=int, default=20, help="number of cameras (mounts cam001…)")
-    p.add_argument("--faults", default="10%", help="share of faulty cameras, e.g. 10%%")
-    p.add_argument("--port", type=int, default=8554)
-    p.add_argument("--dir", type=Path, default=Path("sim-state"), help="where the control file is written")
-    p.add_argument("--user", default="admin")
-    p.add_argument("--password", default=os.environ.get("CAMWATCH_SIM_PASSWORD", "p@ss:w#rd"))
-
-
 def fleet_plan(n: int, faults: str) -> dict[str, str]:
     share = float(faults.rstrip("%")) / (100 if faults.endswith("%") else 1)
     n_bad = round(n * share)
@@ -47,8 +40,8 @@ def fleet_plan(n: int, faults: str) -> dict[str, str]:
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
-    fleet = Fleet(args.dir, fleet_plan(args.cameras, args.faults), port=args.port, user=args.user,
-                  password=args.password)
+    password = args.password or os.environ.get("CAMWATCH_SIM_PASSWORD", "p@ss:w#rd")
+    fleet = Fleet(args.dir, fleet_plan(args.cameras, args.faults), port=args.port, user=args.user, password=password)
     print("encoding the scenes once (first run only)…", flush=True)
     with fleet:
         bad = {m: s for m, s in fleet.mounts.items() if s not in ("day", "static", "night")}
@@ -113,7 +106,7 @@ def _port_free(port: int) -> bool:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from camwatch import config as cfgmod
-    from camwatch.cli import start_metrics
+    from camwatch.cli.service import start_metrics
     from camwatch.scheduler import Monitor
     from camwatch.store import repo
 
@@ -134,11 +127,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         config = cfgmod.load(path)
         repo.upgrade(config.database_url)
         monitor = Monitor(config, repo.make_engine(config.database_url))
-        start_metrics(monitor, config)
+        start_metrics(monitor.metrics, config)
         monitor.start()
+        exe = shutil.which("camwatch") or str(Path(sys.executable).parent / "camwatch")  # as typed in another shell
         print(f"\n{len(config.cameras)} simulated cameras in {len(DEMO)} communes, checked every 15 s.\n"
-              f"  status:    camwatch status -c {path}\n"
-              f"  incidents: camwatch incidents -c {path}\n"
+              f"  status:    {exe} status -c {path}\n"
+              f"  incidents: {exe} incidents -c {path}\n"
               f"  snapshots: {state / 'snapshots'}\n"
               f"  metrics:   http://127.0.0.1:{metrics_port}/metrics\n"
               f"  emails:    {state / 'mail'} (a local SMTP sink; open the .eml files in a mail client)\n"

@@ -4,38 +4,37 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, create_engine, event, func, insert, or_, select, text, update
 
-from camwatch.analysis import Baseline
-from camwatch.check import CheckResult
 from camwatch.health import Event, State, Transition
+from camwatch.model import CheckResult
 from camwatch.store.schema import (
     cameras,
-    check_hours,
     checks,
     device_events,
     incidents,
     maintenance,
+    nodes,
     notifications,
     runs,
 )
-from camwatch.uptime import Breakdown, Interval, breakdown, coverage, intersect, union
+from camwatch.uptime import Interval
 from camwatch.urls import strip_credentials
 
 log = logging.getLogger(__name__)
 
-ALEMBIC_DIR = Path(__file__).resolve().parent.parent.parent / "alembic"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, create: bool = True) -> Engine:
+    """An engine for `url`; `create=False`: never create the SQLite file's folder (read-only commands)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        if create and path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
 
@@ -65,10 +64,10 @@ LOCK_ROUTING, LOCK_ROLLUP, LOCK_REPORT, LOCK_SYNC = 7_501, 7_502, 7_503, 7_504
 def _alembic(url: str) -> Any:
     from alembic.config import Config as AlembicConfig
 
-    if not (ALEMBIC_DIR / "env.py").exists():
-        raise RuntimeError(f"Alembic migrations not found at {ALEMBIC_DIR}")
+    if not (MIGRATIONS / "env.py").exists():
+        raise RuntimeError(f"Alembic migrations not found at {MIGRATIONS}")
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = make_engine(url)
     return cfg
 
@@ -119,16 +118,17 @@ def sync_cameras(conn: Connection, configured: Iterable[dict[str, str]], now: dt
         conn.execute(update(cameras).where(cameras.c.id.in_(gone)).values(retired_at=now))
 
 
-def load_camera(conn: Connection, camera_id: str) -> tuple[State, Baseline | None]:
+def load_camera(conn: Connection, camera_id: str) -> tuple[State, bytes | None]:
+    """The camera's state and its stored baseline (serialised by `analysis.Baseline.to_bytes`)."""
     row = conn.execute(select(cameras.c.state, cameras.c.baseline).where(cameras.c.id == camera_id)).first()
     if row is None:
         return State(), None
-    return State.from_json(row.state), Baseline.from_bytes(row.baseline) if row.baseline else None
+    return State.from_json(row.state), row.baseline or None
 
 
-def save_baseline(conn: Connection, camera_id: str, baseline: Baseline | None, now: dt.datetime) -> None:
+def save_baseline(conn: Connection, camera_id: str, baseline: bytes | None, now: dt.datetime) -> None:
     conn.execute(update(cameras).where(cameras.c.id == camera_id).values(
-        baseline=baseline.to_bytes() if baseline else None, baseline_updated_at=now if baseline else None))
+        baseline=baseline, baseline_updated_at=now if baseline else None))
 
 
 def ensure_camera(conn: Connection, camera_id: str, commune: str, name: str, now: dt.datetime) -> None:
@@ -161,8 +161,8 @@ def record_onvif(conn: Connection, camera_id: str, r: Any, now: dt.datetime) -> 
 # ---------------------------------------------------------------- one check
 
 def record_check(conn: Connection, result: CheckResult, interval_s: float, state: State,
-                 transitions: list[Transition], baseline: Baseline | None, node: str,
-                 snapshots: dict[str, str | None]) -> list[int]:
+                 transitions: Sequence[Transition], baseline: bytes | None, node: str,
+                 snapshots: Mapping[str, str | None]) -> list[int]:
     """Write one check, the camera's state, incident changes and outbox rows; returns new incident ids.
 
     Call inside one transaction (`engine.begin()`): all of it is stored or none.
@@ -185,7 +185,7 @@ def record_check(conn: Connection, result: CheckResult, interval_s: float, state
     if snapshots.get("last_good"):
         values["last_good_snapshot"] = snapshots["last_good"]
     if baseline is not None:
-        values.update(baseline=baseline.to_bytes(), baseline_updated_at=result.started_at)
+        values.update(baseline=baseline, baseline_updated_at=result.started_at)
     conn.execute(update(cameras).where(cameras.c.id == result.camera).values(**values))
 
     opened: list[int] = []
@@ -264,8 +264,11 @@ def maintenance_windows(conn: Connection, camera_id: str, commune: str, start: d
     return [(r.starts_at, r.ends_at) for r in rows]
 
 
-def in_maintenance(conn: Connection, camera_id: str, commune: str, at: dt.datetime) -> bool:
-    return bool(maintenance_windows(conn, camera_id, commune, at, at + dt.timedelta(microseconds=1)))
+def in_maintenance(conn: Connection, camera_id: str, commune: str, at: dt.datetime,
+                   planned: Iterable[Interval] = ()) -> bool:
+    """The one maintenance decision: a window from the command line (stored) or from the config (`planned`)."""
+    return any(a <= at < b for a, b in planned) or \
+        bool(maintenance_windows(conn, camera_id, commune, at, at + dt.timedelta(microseconds=1)))
 
 
 # ---------------------------------------------------------------- reading
@@ -291,102 +294,6 @@ def incident_rows(conn: Connection, open_only: bool = False, since: dt.datetime 
     return list(conn.execute(q))
 
 
-@dataclass(frozen=True)
-class History:
-    """One camera's intervals over a window: what uptime and reports are computed from."""
-
-    monitored: list[Interval]
-    maintenance: list[Interval]
-    down: list[Interval]
-    degraded: list[Interval]
-
-    def breakdown(self, start: dt.datetime, end: dt.datetime) -> Breakdown:
-        return breakdown((start, end), self.monitored, self.maintenance, self.down, self.degraded)
-
-
-def camera_history(conn: Connection, camera_id: str, commune: str, start: dt.datetime, end: dt.datetime,
-                   planned: Iterable[Interval] = ()) -> History:
-    slack = dt.timedelta(hours=1)  # a check before the window covers into it (at most 2 × 600 s + 10 s)
-    chk = [(r.started_at, r.interval_s) for r in conn.execute(
-        select(checks.c.started_at, checks.c.interval_s).where(
-            checks.c.camera_id == camera_id, checks.c.started_at >= start - slack, checks.c.started_at < end
-        ).order_by(checks.c.started_at))]
-    inc = conn.execute(select(incidents.c.started_at, incidents.c.closed_at, incidents.c.severity).where(
-        incidents.c.camera_id == camera_id, incidents.c.started_at < end,
-        or_(incidents.c.closed_at.is_(None), incidents.c.closed_at > start)))
-    down: list[Interval] = []
-    degraded: list[Interval] = []
-    for r in inc:
-        (down if r.severity == "down" else degraded).append((r.started_at, r.closed_at or end))
-    maint = [*maintenance_windows(conn, camera_id, commune, start, end), *planned]
-    monitored = union([*coverage(chk, end), *_rolled_up_spans(conn, camera_id, start, end)])
-    return History(monitored, maint, down, degraded)
-
-
-def camera_breakdown(conn: Connection, camera_id: str, commune: str, start: dt.datetime,
-                     end: dt.datetime, planned: Iterable[Interval] = ()) -> Breakdown:
-    """Up/down/degraded/maintenance/unmonitored seconds of one camera over [start, end)."""
-    return camera_history(conn, camera_id, commune, start, end, planned).breakdown(start, end)
-
-
-def _rolled_up_spans(conn: Connection, camera_id: str, start: dt.datetime, end: dt.datetime) -> list[Interval]:
-    rows = conn.execute(select(check_hours.c.hour, check_hours.c.spans).where(
-        check_hours.c.camera_id == camera_id, check_hours.c.hour >= start - dt.timedelta(hours=1),
-        check_hours.c.hour < end))
-    return [(r.hour + dt.timedelta(seconds=a), r.hour + dt.timedelta(seconds=b)) for r in rows for a, b in r.spans]
-
-
-def rollup(conn: Connection, cutoff: dt.datetime) -> int:
-    """Replace raw checks older than `cutoff` (floored to the hour) by hourly rows; returns rows removed.
-
-    Each hourly row keeps the exact covered time as spans, so uptime computed afterwards is unchanged.
-    """
-    cutoff = cutoff.replace(minute=0, second=0, microsecond=0)
-    exclusive(conn, LOCK_ROLLUP)
-    removed = 0
-    cams = [r[0] for r in conn.execute(select(checks.c.camera_id).where(checks.c.started_at < cutoff).distinct())]
-    for cam in cams:
-        rows = list(conn.execute(select(checks.c.id, checks.c.started_at, checks.c.interval_s, checks.c.verdict).where(
-            checks.c.camera_id == cam, checks.c.started_at < cutoff).order_by(checks.c.started_at)))
-        nxt = conn.execute(select(func.min(checks.c.started_at)).where(
-            checks.c.camera_id == cam, checks.c.started_at >= cutoff)).scalar()
-        last = rows[-1]
-        until = nxt or last.started_at + dt.timedelta(seconds=2 * last.interval_s + 10)
-        cov = coverage([(r.started_at, r.interval_s) for r in rows], until)
-        hours: dict[dt.datetime, dict[str, Any]] = {}
-        for r in rows:
-            h = hours.setdefault(r.started_at.replace(minute=0, second=0, microsecond=0),
-                                 {"checks": 0, "ok": 0, "verdicts": {}, "spans": []})
-            h["checks"] += 1
-            h["ok"] += r.verdict == "ok"
-            h["verdicts"][r.verdict] = h["verdicts"].get(r.verdict, 0) + 1
-        first_hour = rows[0].started_at.replace(minute=0, second=0, microsecond=0)
-        last_hour = until.replace(minute=0, second=0, microsecond=0)
-        hour = first_hour
-        while hour <= last_hour:
-            for a, b in intersect(cov, [(hour, hour + dt.timedelta(hours=1))]):
-                hours.setdefault(hour, {"checks": 0, "ok": 0, "verdicts": {}, "spans": []})["spans"].append(
-                    [(a - hour).total_seconds(), (b - hour).total_seconds()])
-            hour += dt.timedelta(hours=1)
-        for hour, h in hours.items():
-            _merge_hour(conn, cam, hour, h)
-        removed += conn.execute(checks.delete().where(checks.c.camera_id == cam, checks.c.started_at < cutoff)).rowcount
-    return removed
-
-
-def _merge_hour(conn: Connection, cam: str, hour: dt.datetime, h: dict[str, Any]) -> None:
-    old = conn.execute(select(check_hours).where(check_hours.c.camera_id == cam, check_hours.c.hour == hour)).first()
-    if old is not None:
-        spans = [(hour + dt.timedelta(seconds=a), hour + dt.timedelta(seconds=b)) for a, b in [*old.spans, *h["spans"]]]
-        h = {"checks": old.checks + h["checks"], "ok": old.ok + h["ok"],
-             "verdicts": {k: old.verdicts.get(k, 0) + h["verdicts"].get(k, 0) for k in {*old.verdicts, *h["verdicts"]}},
-             "spans": [[(a - hour).total_seconds(), (b - hour).total_seconds()] for a, b in union(spans)]}
-        conn.execute(check_hours.delete().where(check_hours.c.camera_id == cam, check_hours.c.hour == hour))
-    covered = sum(b - a for a, b in h["spans"])
-    conn.execute(insert(check_hours).values(camera_id=cam, hour=hour, checks=h["checks"], ok=h["ok"],
-                                            covered_s=covered, spans=h["spans"], verdicts=h["verdicts"]))
-
-
 def outbox_counts(conn: Connection) -> dict[str, int]:
     emails = notifications.c.event == "email"
     row = conn.execute(select(
@@ -397,7 +304,48 @@ def outbox_counts(conn: Connection) -> dict[str, int]:
     return {"pending": row[0], "sent": row[1], "failed": row[2]}
 
 
-def status_counts(conn: Connection) -> dict[str, int]:
-    rows = conn.execute(select(cameras.c.status, func.count()).where(cameras.c.retired_at.is_(None))
-                        .group_by(cameras.c.status))
-    return {r[0]: r[1] for r in rows}
+
+def notification_rows(conn: Connection, limit: int) -> list[Any]:
+    """The newest emails of the outbox, newest first."""
+    return list(conn.execute(select(notifications).where(notifications.c.event == "email")
+                             .order_by(notifications.c.id.desc()).limit(limit)))
+
+
+def maintenance_rows(conn: Connection, now: dt.datetime) -> list[Any]:
+    """Maintenance windows (from the command line) not yet over."""
+    return list(conn.execute(select(maintenance).where(maintenance.c.ends_at > now).order_by(maintenance.c.starts_at)))
+
+
+def node_rows(conn: Connection) -> list[Any]:
+    return list(conn.execute(select(nodes).order_by(nodes.c.node_id)))
+
+
+def has_schema(engine: Engine) -> bool:
+    """Whether the database exists and has been created (`camwatch db upgrade`); never creates it."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import OperationalError
+
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not Path(url.database).exists():
+        return False
+    try:
+        with engine.connect() as conn:
+            return inspect(conn).has_table("cameras")
+    except OperationalError:
+        return False
+
+
+# ---------------------------------------------------------------- the report
+
+def cameras_between(conn: Connection, start: dt.datetime, end: dt.datetime) -> list[Any]:
+    """Cameras that existed at some moment of [start, end), retired ones included."""
+    return list(conn.execute(select(cameras).where(
+        cameras.c.added_at < end, or_(cameras.c.retired_at.is_(None), cameras.c.retired_at > start))))
+
+
+def incidents_between(conn: Connection, camera_id: str, start: dt.datetime, end: dt.datetime) -> list[Any]:
+    """One camera's incidents overlapping [start, end), oldest first."""
+    return list(conn.execute(select(incidents).where(
+        incidents.c.camera_id == camera_id, incidents.c.started_at < end,
+        or_(incidents.c.closed_at.is_(None), incidents.c.closed_at > start)).order_by(incidents.c.started_at)))

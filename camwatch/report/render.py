@@ -1,10 +1,5 @@
-"""The availability report the district police asks for: district, per commune, per camera, per day.
-
-Figures come from interval arithmetic on check coverage, incidents and maintenance (see `uptime`),
-computed once per camera and then cut into communes, days and the previous period. Renderers: CSV,
-XLSX (openpyxl, native charts), HTML (charts as inline SVG from matplotlib) and PDF (the HTML printed
-by headless Chromium).
-"""
+"""The report's renderers: CSV, XLSX (openpyxl, native charts), HTML (charts as inline SVG from
+matplotlib) and PDF (the HTML printed by headless Chromium). They differ in layout, not in figures."""
 
 from __future__ import annotations
 
@@ -17,177 +12,11 @@ import statistics
 import subprocess
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, or_, select
-
-from camwatch.config import Config
-from camwatch.store import repo
-from camwatch.store.schema import cameras, incidents
-from camwatch.uptime import Breakdown, intersect, seconds
-
-# ---------------------------------------------------------------- figures
-
-
-@dataclass
-class IncidentRow:
-    camera: str
-    commune: str
-    kind: str
-    severity: str
-    started_at: dt.datetime
-    closed_at: dt.datetime | None
-    in_period_s: float  # the part inside the period
-
-    @property
-    def duration_s(self) -> float | None:
-        return (self.closed_at - self.started_at).total_seconds() if self.closed_at else None
-
-
-@dataclass
-class CameraRow:
-    id: str
-    name: str
-    commune: str
-    location: str
-    window: tuple[dt.datetime, dt.datetime] | None  # the part of the period the camera existed
-    b: Breakdown | None
-    incidents: list[IncidentRow] = field(default_factory=list)
-    retired: bool = False
-
-    @property
-    def availability(self) -> float | None:
-        return self.b.availability if self.b else None
-
-    @property
-    def never_up(self) -> bool:
-        return self.b is not None and self.b.up_s == 0 and (self.b.down_s + self.b.degraded_s) > 0
-
-
-@dataclass
-class CommuneRow:
-    id: str
-    name: str
-    cameras: list[CameraRow]
-    previous: float | None = None
-
-    def total(self, attr: str) -> float:
-        return sum(getattr(c.b, attr) for c in self.cameras if c.b)
-
-    @property
-    def availability(self) -> float | None:
-        judged = self.total("up_s") + self.total("down_s") + self.total("degraded_s")
-        return self.total("up_s") / judged if judged else None
-
-    @property
-    def incidents(self) -> list[IncidentRow]:
-        return [i for c in self.cameras for i in c.incidents]
-
-    def repair_times(self) -> list[float]:
-        return [d for i in self.incidents if (d := i.duration_s) is not None]
-
-    @property
-    def longest_s(self) -> float:
-        return max((i.in_period_s for i in self.incidents if i.severity == "down"), default=0.0)
-
-
-@dataclass
-class Report:
-    district: str
-    start: dt.datetime
-    end: dt.datetime
-    tz: ZoneInfo
-    communes: list[CommuneRow]
-    daily: list[tuple[dt.date, float | None]]
-
-    @property
-    def cameras(self) -> list[CameraRow]:
-        return [c for co in self.communes for c in co.cameras]
-
-    @property
-    def incidents(self) -> list[IncidentRow]:
-        return [i for c in self.cameras for i in c.incidents]
-
-    @property
-    def availability(self) -> float | None:
-        ups = sum(c.b.up_s for c in self.cameras if c.b)
-        judged = sum(c.b.up_s + c.b.down_s + c.b.degraded_s for c in self.cameras if c.b)
-        return ups / judged if judged else None
-
-    def repair_times(self) -> list[float]:
-        return [d for i in self.incidents if (d := i.duration_s) is not None]
-
-
-def period(date_from: dt.date, date_to: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
-    """Local calendar days, both included, as UTC instants."""
-    start = dt.datetime.combine(date_from, dt.time(0), tz).astimezone(dt.UTC)
-    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(0), tz).astimezone(dt.UTC)
-    return start, end
-
-
-def build(conn: Connection, config: Config, start: dt.datetime, end: dt.datetime,
-          commune: str | None = None) -> Report:
-    tz = ZoneInfo(config.district.timezone)
-    names = {c.id: c.name for c in config.file.communes}
-    prev_start = start - (end - start)
-    rows = list(conn.execute(select(cameras).where(
-        cameras.c.added_at < end, or_(cameras.c.retired_at.is_(None), cameras.c.retired_at > prev_start))))
-    if commune:
-        rows = [r for r in rows if r.commune == commune]
-    by_commune: dict[str, list[CameraRow]] = {}
-    prev: dict[str, list[Breakdown]] = {}
-    days = [(start.astimezone(tz).date() + dt.timedelta(days=k)) for k in range((end - start).days + 1)]
-    day_windows = [(d, *period(d, d, tz)) for d in days if period(d, d, tz)[0] < end]
-    day_up = Counter[dt.date]()
-    day_judged = Counter[dt.date]()
-    for r in rows:
-        life = (r.added_at, r.retired_at or end)
-        hist = repo.camera_history(conn, r.id, r.commune, prev_start, end,
-                                   config.maintenance_windows(r.id, r.commune, prev_start, end))
-        win = intersect([life], [(start, end)])
-        window = win[0] if win else None
-        b = hist.breakdown(*window) if window else None
-        pwin = intersect([life], [(prev_start, start)])
-        if pwin:
-            prev.setdefault(r.commune, []).append(hist.breakdown(*pwin[0]))
-        cam = CameraRow(r.id, r.name, r.commune, r.location or "", window, b, retired=r.retired_at is not None)
-        if window:
-            for d, a, z in day_windows:
-                w = intersect([window], [(a, z)])
-                if w:
-                    db = hist.breakdown(*w[0])
-                    day_up[d] += db.up_s
-                    day_judged[d] += db.up_s + db.down_s + db.degraded_s
-            for i in conn.execute(select(incidents).where(
-                    incidents.c.camera_id == r.id, incidents.c.started_at < window[1],
-                    or_(incidents.c.closed_at.is_(None), incidents.c.closed_at > window[0])).order_by(incidents.c.started_at)):
-                inside = seconds(intersect([(i.started_at, i.closed_at or window[1])], [window]))
-                closed = i.closed_at if i.closed_at and i.closed_at <= window[1] else None
-                cam.incidents.append(IncidentRow(r.id, r.commune, i.kind, i.severity, i.started_at, closed, inside))
-            by_commune.setdefault(r.commune, []).append(cam)
-    communes = []
-    for cid in sorted(by_commune, key=lambda c: _sort_key(names.get(c, c))):
-        row = CommuneRow(cid, names.get(cid, cid), sorted(by_commune[cid], key=lambda c: c.id))
-        pb = prev.get(cid, [])
-        judged = sum(b.up_s + b.down_s + b.degraded_s for b in pb)
-        row.previous = sum(b.up_s for b in pb) / judged if judged else None
-        communes.append(row)
-    daily = [(d, day_up[d] / day_judged[d] if day_judged[d] else None) for d, _, _ in day_windows]
-    return Report(config.district.name, start, end, tz, communes, daily)
-
-
-def _sort_key(name: str) -> str:
-    """Vietnamese names sort by their letters first (Đ after D), tone marks second."""
-    import unicodedata
-
-    base = unicodedata.normalize("NFD", name.replace("Đ", "D\uffff").replace("đ", "d\uffff"))
-    return "".join(ch for ch in base if not unicodedata.combining(ch)).casefold() + "\0" + name
-
-
-# ---------------------------------------------------------------- words and formats
+from camwatch.report.figures import Report, commune_figures
+from camwatch.words import date, hours, pct, verdict_name
 
 L = {
     "vi": {"title": "Báo cáo tình trạng hoạt động camera an ninh", "period": "Kỳ báo cáo", "district": "Toàn huyện",
@@ -214,51 +43,6 @@ L = {
            "per_camera": "Per camera", "incident_list": "Incidents", "monitored": "Cameras monitored",
            "definition": "Availability = up / (up + down + degraded); maintenance and not-monitored time are shown apart."},
 }
-KINDS = {"vi": {"offline": "mất kết nối", "timeout": "không phản hồi", "auth_failed": "sai mật khẩu",
-                "not_found": "sai đường dẫn", "protocol_error": "lỗi giao tiếp", "no_video": "không có hình",
-                "black": "màn hình đen", "frozen": "hình bị đứng", "covered": "bị che", "blurred": "bị mờ",
-                "moved": "bị lệch", "clock": "sai giờ", "not_recording": "ngừng ghi hình"}}
-
-
-def kind_name(kind: str, lang: str) -> str:
-    return KINDS.get(lang, {}).get(kind, kind)
-
-
-def pct(v: float | None, lang: str) -> str:
-    if v is None:
-        return "–"
-    s = f"{100 * v:.1f} %"
-    return s.replace(".", ",") if lang == "vi" else s.replace(" %", "%")
-
-
-def hours(s: float, lang: str) -> str:
-    v = f"{s / 3600:.1f}"
-    return v.replace(".", ",") if lang == "vi" else v
-
-
-def date(d: dt.datetime | dt.date, tz: ZoneInfo, with_time: bool = False) -> str:
-    if isinstance(d, dt.datetime):
-        d = d.astimezone(tz)
-        return d.strftime("%d/%m/%Y %H:%M" if with_time else "%d/%m/%Y")
-    return d.strftime("%d/%m/%Y")
-
-
-def commune_figures(c: CommuneRow) -> dict[str, Any]:
-    rt = c.repair_times()
-    kinds = Counter(i.kind for i in c.incidents)
-    return {
-        "cameras": len(c.cameras), "availability": c.availability, "down_s": c.total("down_s"),
-        "degraded_s": c.total("degraded_s"), "maintenance_s": c.total("maintenance_s"),
-        "unmonitored_s": c.total("unmonitored_s"), "incidents": len(c.incidents), "by_kind": dict(kinds),
-        "mttr_s": statistics.fmean(rt) if rt else None, "median_s": statistics.median(rt) if rt else None,
-        "longest_s": c.longest_s,
-        "problem_cameras": sorted({i.camera for i in c.incidents if i.severity == "degraded" or i.kind == "clock"}),
-        "open_at_end": sum(1 for i in c.incidents if i.closed_at is None),
-        "previous": c.previous,
-        "change": (c.availability - c.previous) if c.availability is not None and c.previous is not None else None,
-    }
-
-
 # ---------------------------------------------------------------- renderers
 
 def to_csv(r: Report, lang: str) -> bytes:
@@ -314,7 +98,7 @@ def to_xlsx(r: Report, lang: str, path: Path) -> None:
                [w["mttr"], (statistics.fmean(rt) / 3600) if rt else None],
                [w["median"], (statistics.median(rt) / 3600) if rt else None],
                [w["never_up"], ", ".join(c.id for c in r.cameras if c.never_up) or "–"]]
-    summary += [[f"{w['by_kind']}: {kind_name(k, lang)}", n] for k, n in sorted(kinds.items())]
+    summary += [[f"{w['by_kind']}: {verdict_name(k, lang)}", n] for k, n in sorted(kinds.items())]
     table(ws, [w["title"], r.district], summary, {})
     ws["B5"].number_format = pct_fmt
     ws["B7"].number_format = h_fmt
@@ -353,7 +137,7 @@ def to_xlsx(r: Report, lang: str, path: Path) -> None:
                w["maintenance"], w["unmonitored"], w["incidents"]], crow, {5: pct_fmt, 6: h_fmt, 7: h_fmt, 8: h_fmt, 9: h_fmt})
 
     ws = wb.create_sheet(w["incident_list"])
-    irow = [[i.camera, next(co.name for co in r.communes if co.id == i.commune), kind_name(i.kind, lang),
+    irow = [[i.camera, next(co.name for co in r.communes if co.id == i.commune), verdict_name(i.kind, lang),
              i.started_at.astimezone(r.tz).replace(tzinfo=None),
              i.closed_at.astimezone(r.tz).replace(tzinfo=None) if i.closed_at else w["open"],
              (i.duration_s / 3600) if i.duration_s is not None else None] for i in r.incidents]
@@ -407,7 +191,7 @@ def _svg_charts(r: Report, lang: str) -> list[str]:
     kinds = Counter(i.kind for i in r.incidents)
     if kinds:
         fig, ax = plt.subplots(figsize=(9, 3))
-        ax.bar([kind_name(k, lang) for k in kinds], list(kinds.values()), color="#c62828")
+        ax.bar([verdict_name(k, lang) for k in kinds], list(kinds.values()), color="#c62828")
         ax.set_title(w["by_kind"])
         out.append(svg(fig))
     return out
@@ -441,7 +225,7 @@ def to_html(r: Report, lang: str) -> str:
     cams = [[c.id, c.name, c.location, pct(c.availability, lang), hours(c.b.down_s, lang) if c.b else "–",
              hours(c.b.maintenance_s, lang) if c.b else "–", hours(c.b.unmonitored_s, lang) if c.b else "–",
              str(len(c.incidents))] for c in r.cameras]
-    incs = [[i.camera, kind_name(i.kind, lang), date(i.started_at, r.tz, True),
+    incs = [[i.camera, verdict_name(i.kind, lang), date(i.started_at, r.tz, True),
              date(i.closed_at, r.tz, True) if i.closed_at else w["open"],
              hours(i.duration_s, lang) if i.duration_s is not None else "–"] for i in r.incidents]
     charts = "".join(f"<figure>{s}</figure>" for s in _svg_charts(r, lang))

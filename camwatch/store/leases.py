@@ -19,7 +19,7 @@ import math
 import zlib
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -119,3 +119,26 @@ def counts(conn: Connection) -> dict[str, int]:
 def _spread(node: str, camera: str) -> int:
     """A stable per-node order, so that nodes reach for different cameras first."""
     return zlib.crc32(f"{node}/{camera}".encode())
+
+
+class Holder:
+    """This node's side of the leases: one round renews and rebalances, and says what changed."""
+
+    def __init__(self, engine: Engine, node: str, ttl_s: float, pinned: Iterable[str] = ()) -> None:
+        self.engine, self.node, self.ttl_s, self.pinned = engine, node, ttl_s, list(pinned)
+        self.held: set[str] = set()
+        self.until = dt.datetime.now(dt.UTC)
+        self.rounds = 0
+
+    def holds(self, camera_id: str, now: dt.datetime) -> bool:
+        return camera_id in self.held and now < self.until
+
+    def round(self, cameras: dict[str, str], now: dt.datetime) -> tuple[set[str], set[str], int]:
+        """(gained, lost, taken over from a silent node) after one round at `now`."""
+        with self.engine.begin() as conn:
+            held, taken = rebalance(conn, self.node, cameras, now, self.ttl_s, self.pinned)
+        self.until = now + dt.timedelta(seconds=self.ttl_s)
+        gained, lost = held - self.held, self.held - held
+        self.held = held
+        self.rounds += 1
+        return gained, lost, taken

@@ -1,0 +1,134 @@
+"""The pure picture analysis on synthetic frames: each finding, no false alarm, day and night baselines."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from camwatch.analysis import Baseline, analyse, update_baseline
+from camwatch.config import Thresholds
+from camwatch.model import Verdict
+
+TH = Thresholds(baseline_samples=1)
+RNG = np.random.default_rng(11)
+
+
+def scene(seed: int = 3, w: int = 640, h: int = 360) -> np.ndarray:
+    """A textured colour view: rectangles, lines and circles on a gradient (a road-side scene's edges)."""
+    rng = np.random.default_rng(seed)
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:] = np.linspace(60, 160, w, dtype=np.uint8)[None, :, None]
+    for _ in range(60):
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
+        kind = rng.integers(0, 3)
+        if kind == 0:
+            cv2.rectangle(img, (x, y), (x + int(rng.integers(10, 80)), y + int(rng.integers(10, 60))), colour, -1)
+        elif kind == 1:
+            cv2.line(img, (x, y), (int(rng.integers(0, w)), int(rng.integers(0, h))), colour, 2)
+        else:
+            cv2.circle(img, (x, y), int(rng.integers(5, 30)), colour, -1)
+    return img
+
+
+def noisy(img: np.ndarray, sigma: float = 3.0) -> np.ndarray:
+    """Sensor noise: independently encoded keyframes of a live camera always differ by it."""
+    return np.clip(img.astype(np.float32) + RNG.normal(0, sigma, img.shape), 0, 255).astype(np.uint8)
+
+
+LIVE_P = [9_000, 12_000, 8_000, 11_000]  # P-frame sizes of a live scene (bytes)
+KEY = [40_000, 41_000]
+
+
+def learned(img: np.ndarray) -> Baseline:
+    a = analyse([noisy(img), noisy(img)], LIVE_P, KEY, None, TH)
+    assert a.findings == []
+    return update_baseline(None, a)
+
+
+def kinds(a: object) -> list[Verdict]:
+    return [f.kind for f in a.findings]  # type: ignore[attr-defined]
+
+
+def test_a_live_textured_scene_has_no_finding_with_or_without_baseline() -> None:
+    img = scene()
+    first = analyse([noisy(img), noisy(img)], LIVE_P, KEY, None, TH)
+    assert kinds(first) == [] and first.mode == "day"
+    again = analyse([noisy(img), noisy(img)], LIVE_P, KEY, update_baseline(None, first), TH)
+    assert kinds(again) == [] and again.numbers["sharpness_ratio"] == pytest.approx(1.0, abs=0.15)
+
+
+def test_black_frames_are_black_with_their_numbers() -> None:
+    black = np.full((360, 640, 3), 8, np.uint8)
+    a = analyse([noisy(black, 1.0), noisy(black, 1.0)], [40, 35], [900, 900], None, TH)
+    assert kinds(a)[0] is Verdict.BLACK
+    assert a.findings[0].numbers["black_ratio"] >= 0.98
+
+
+def test_a_night_scene_with_lamps_is_not_black() -> None:
+    night = np.full((360, 640, 3), 12, np.uint8)
+    cv2.circle(night, (200, 120), 25, (240, 240, 240), -1)  # a street lamp
+    cv2.rectangle(night, (400, 250), (600, 330), (70, 70, 70), -1)  # a lit wall
+    a = analyse([noisy(night), noisy(night)], LIVE_P, KEY, None, TH)
+    assert Verdict.BLACK not in kinds(a) and a.mode == "night"
+
+
+def test_identical_keyframes_with_an_idle_encoder_are_frozen() -> None:
+    img = scene()
+    a = analyse([img, img.copy()], [60, 55, 58], KEY, None, TH)
+    assert kinds(a) == [Verdict.FROZEN]
+    assert a.numbers["still_ratio"] == 1.0
+
+
+def test_a_static_but_live_scene_is_not_frozen() -> None:
+    img = scene()  # nothing moves, but the sensor noise costs bits in every P-frame
+    a = analyse([noisy(img), noisy(img)], LIVE_P, KEY, None, TH)
+    assert Verdict.FROZEN not in kinds(a)
+
+
+def test_a_flat_picture_is_covered() -> None:
+    grey = np.full((360, 640, 3), 120, np.uint8)
+    a = analyse([noisy(grey, 1.0), noisy(grey, 1.0)], LIVE_P, KEY, None, TH)
+    assert Verdict.COVERED in kinds(a)
+
+
+def test_blur_is_judged_against_this_cameras_own_sharpness() -> None:
+    img = scene()
+    base = learned(img)
+    blurred = cv2.GaussianBlur(img, (0, 0), 6)
+    a = analyse([noisy(blurred), noisy(blurred)], LIVE_P, KEY, base, TH)
+    assert Verdict.BLURRED in kinds(a) and a.numbers["sharpness_ratio"] < 0.5
+    # without a baseline there is nothing to compare with: no blur verdict from absolute numbers
+    assert Verdict.BLURRED not in kinds(analyse([noisy(blurred), noisy(blurred)], LIVE_P, KEY, None, TH))
+
+
+def test_a_shifted_view_is_moved_and_the_same_view_is_not() -> None:
+    img = scene(w=800)
+    base = learned(img[:, :640])
+    same = analyse([noisy(img[:, :640]), noisy(img[:, :640])], LIVE_P, KEY, base, TH)
+    assert Verdict.MOVED not in kinds(same)
+    shifted = img[:, 100:740]  # the camera turned by 100 px (16 % of the width)
+    a = analyse([noisy(shifted), noisy(shifted)], LIVE_P, KEY, base, TH)
+    assert Verdict.MOVED in kinds(a), a.numbers
+
+
+def test_day_and_night_keep_separate_baselines() -> None:
+    day = learned(scene())
+    grey = cv2.cvtColor(cv2.cvtColor(scene(), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)  # IR mode: no colour
+    a = analyse([noisy(grey), noisy(grey)], LIVE_P, KEY, day, TH)
+    assert a.mode == "night" and "sharpness_ratio" not in a.numbers  # no night baseline yet: not judged
+    both = update_baseline(day, a)
+    assert both.day.samples == 1 and both.night.samples == 1
+
+
+def test_baseline_round_trips_through_bytes() -> None:
+    b = learned(scene())
+    back = Baseline.from_bytes(b.to_bytes())
+    assert back.day.samples == b.day.samples and back.day.reference is not None
+    assert (back.day.reference == b.day.reference).all() and back.night.reference is None
+
+
+def test_no_keyframe_gives_no_finding() -> None:
+    a = analyse([], [], [], None, TH)
+    assert a.findings == [] and a.numbers == {}
