@@ -14,6 +14,8 @@ import socket
 import threading
 import time
 import zlib
+from contextlib import suppress
+from functools import partial
 
 from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -23,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from camwatch import sdnotify
-from camwatch.config import Config
+from camwatch.config import Config, changes
 from camwatch.job import CheckJob, Done
 from camwatch.metrics import CameraCollector, Metrics
 from camwatch.pipeline import utcnow
@@ -35,10 +37,6 @@ log = logging.getLogger(__name__)
 ALERTS_EVERY_S = 5.0
 
 
-class ClusterError(RuntimeError):
-    pass
-
-
 class Monitor:
     def __init__(self, config: Config, engine: Engine, node: str | None = None, metrics: Metrics | None = None) -> None:
         self.config = config
@@ -48,11 +46,11 @@ class Monitor:
         self.metrics = metrics or Metrics()
         self.views = Views(config)
         self.job = CheckJob(config, engine, self.node, self.metrics, self.views, cluster=self.cluster)
-        self.metrics.registry.register(CameraCollector(self.views.current, self._outbox_counts))
+        self.metrics.registry.register(CameraCollector(self.views.current, partial(repo.outbox_counts_of, engine)))
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=config.file.defaults.concurrency)},
             job_defaults={"coalesce": True, "max_instances": 1}, timezone=dt.UTC)
-        self.scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
+        self.scheduler.add_listener(partial(_observe_lag, self.metrics), EVENT_JOB_SUBMITTED)
         shortest = min((c.check.interval_s for c in config.cameras.values()), default=60.0)
         self.lease_ttl_s = config.district.lease_ttl_intervals * shortest
         self.lease_renew_s = max(1.0, shortest / 3)
@@ -62,23 +60,18 @@ class Monitor:
         self._running: set[str] = set()
         self._guard = threading.Lock()
 
-    def _outbox_counts(self) -> dict[str, int]:
-        with self.engine.connect() as conn:
-            return repo.outbox_counts(conn)
+    def _sync(self, config: Config, now: dt.datetime) -> None:
+        with self.engine.begin() as conn:
+            repo.sync_cameras(conn, ({"id": c.id, "commune": c.cfg.commune, "name": c.cfg.name,
+                                      "location": c.cfg.location} for c in config.cameras.values()), now)
 
     # ------------------------------------------------------------ life cycle
     def start(self) -> None:
         now = utcnow()
+        self._sync(self.config, now)
         with self.engine.begin() as conn:
-            repo.sync_cameras(conn, ({"id": c.id, "commune": c.cfg.commune, "name": c.cfg.name,
-                                      "location": c.cfg.location} for c in self.config.cameras.values()), now)
             self.run_id = repo.start_run(conn, self.node, now)
-            others = [n for n in leases.live_nodes(conn, now, self.lease_ttl_s) if n != self.node]
-            if not self.cluster and others:
-                raise ClusterError(f"node(s) {', '.join(others)} already run on this SQLite database: SQLite is for "
-                                   "one node; point every node at PostgreSQL (database_url) to run several")
-            if not self.cluster:
-                leases.heartbeat(conn, self.node, now)
+            leases.join(conn, self.node, now, self.lease_ttl_s, self.cluster)
         self.views.load(self.engine)
         add = self.scheduler.add_job
         if self.cluster:  # cameras come and go with the leases this node holds
@@ -101,31 +94,21 @@ class Monitor:
     def reload(self, config: Config) -> None:
         """A new camera list (SIGHUP): added cameras start, removed ones retire, changed ones apply at their next
         check. The database, state directory, listener and concurrency stay as started (a restart changes them)."""
-        fixed = [k for k in ("database_url", "state_dir") if getattr(config, k) != getattr(self.config, k)]
-        if config.file.metrics != self.config.file.metrics or \
-                config.file.defaults.concurrency != self.config.file.defaults.concurrency:
-            fixed.append("[metrics]/concurrency")
-        if fixed:
-            log.warning("config reload: %s changed; that takes a restart (systemctl restart camwatch)", ", ".join(fixed))
-            config = self.config if "database_url" in fixed or "state_dir" in fixed else config
-        old, now = self.config.cameras, utcnow()
-        with self.engine.begin() as conn:
-            repo.sync_cameras(conn, ({"id": c.id, "commune": c.cfg.commune, "name": c.cfg.name,
-                                      "location": c.cfg.location} for c in config.cameras.values()), now)
+        diff, now = changes(self.config, config), utcnow()
+        if diff.needs_restart:
+            log.warning("config reload: %s changed; that takes a restart (systemctl restart camwatch)",
+                        ", ".join(diff.needs_restart))
+        self._sync(config, now)
         self.config = self.job.config = config
         self.views.retarget(config)
-        added = [c for c in config.cameras if c not in old]
-        removed = [c for c in old if c not in config.cameras]
         if not self.cluster:  # on several nodes the next lease round takes the new list
-            for cid in removed:
+            for cid in diff.removed:
                 self._unschedule(cid)
-            for cid in added:
-                cam = config.cameras[cid]
-                self._schedule(cid, cam.check.interval_s, now + _offset(cid, min(cam.check.interval_s, 10.0)))
-            for cid, cam in config.cameras.items():
-                if cid in old and cam.check.interval_s != old[cid].check.interval_s:
-                    self._schedule(cid, cam.check.interval_s, now + _offset(cid, cam.check.interval_s))
-        log.info("config reloaded: %d cameras (%d added, %d removed)", len(config.cameras), len(added), len(removed))
+            for cid in diff.added + diff.new_interval:
+                interval = config.cameras[cid].check.interval_s
+                self._schedule(cid, interval, now + _offset(cid, min(interval, 10.0)))
+        log.info("config reloaded: %d cameras (%d added, %d removed)", len(config.cameras), len(diff.added),
+                 len(diff.removed))
 
     def stop(self) -> None:
         sdnotify.notify("STOPPING=1")
@@ -145,10 +128,8 @@ class Monitor:
                                next_run_time=first, replace_existing=True, misfire_grace_time=max(1, int(interval)))
 
     def _unschedule(self, camera_id: str) -> None:
-        try:
+        with suppress(JobLookupError):
             self.scheduler.remove_job(camera_id)
-        except JobLookupError:
-            pass
         self._intervals.pop(camera_id, None)
 
     # ------------------------------------------------------------ one check, on time
@@ -175,14 +156,6 @@ class Monitor:
             with self._guard:
                 self._running.discard(camera_id)
             self.metrics.in_flight.dec()
-
-    def _on_submitted(self, ev: JobSubmissionEvent) -> None:
-        if ev.job_id.startswith("__"):
-            return
-        lag = max(0.0, (utcnow() - ev.scheduled_run_times[0]).total_seconds())
-        self.metrics.lag.observe(lag)
-        if lag > 5:
-            log.warning("camera=%s check started %.1f s late", ev.job_id, lag)
 
     # ------------------------------------------------------------ background jobs
     def _leases(self) -> None:
@@ -221,11 +194,18 @@ class Monitor:
 
     def _alerts(self) -> None:
         from camwatch.alerts.outbox import deliver
-        from camwatch.alerts.smtp import SmtpTransport
 
-        failed = deliver(self.engine, self.config, SmtpTransport.from_config(self.config).send, self.node, utcnow)
-        if failed:
-            self.metrics.email_failures.inc(failed)
+        self.metrics.email_failures.inc(deliver(self.engine, self.config, None, self.node, utcnow))
+
+
+def _observe_lag(metrics: Metrics, ev: JobSubmissionEvent) -> None:
+    """How late a check starts after its scheduled time (a pool too small, or a machine too busy)."""
+    if ev.job_id.startswith("__"):
+        return
+    lag = max(0.0, (utcnow() - ev.scheduled_run_times[0]).total_seconds())
+    metrics.lag.observe(lag)
+    if lag > 5:
+        log.warning("camera=%s check started %.1f s late", ev.job_id, lag)
 
 
 def _offset(camera_id: str, interval: float) -> dt.timedelta:

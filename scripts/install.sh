@@ -31,15 +31,16 @@ fi
 wheel=$(realpath "$wheel")
 echo "installing $(basename "$wheel") into $PREFIX"
 [ -x "$PREFIX/bin/python" ] || "$PYTHON" -m venv "$PREFIX"
-"$PREFIX/bin/pip" install -q --upgrade pip >/dev/null
-"$PREFIX/bin/pip" install -q --force-reinstall --no-deps "$wheel"
-"$PREFIX/bin/pip" install -q "${wheel}${extras}"
+pip() { "$PREFIX/bin/pip" --disable-pip-version-check -q "$@" 2> >(grep -v "^WARNING: Location" >&2); }
+pip install --upgrade pip
+pip install "${wheel}${extras}"
+pip install --force-reinstall --no-deps "$wheel"   # the same version number again: this build
 say "$("$PREFIX/bin/camwatch" --version 2>/dev/null || echo camwatch) in $PREFIX/bin/camwatch"
 
 install -d -m 0750 "$ETC"
 if [ ! -e "$ETC/cameras.toml" ]; then
-  sed -e 's#^state_dir = .*#state_dir = "/var/lib/camwatch"               # systemd StateDirectory#' \
-      -e 's#^password_env = "CAMWATCH_CAMERA_PASSWORD".*#password_file = "camera-password"   # the unit'"'"'s credential; beside this file from a shell#' \
+  sed -e 's|^state_dir = .*|state_dir = "/var/lib/camwatch"               # the unit'"'"'s StateDirectory|' \
+      -e 's|^password_env = "CAMWATCH_CAMERA_PASSWORD".*|password_file = "camera-password"   # the unit'"'"'s credential; from a shell, the file beside this one|' \
       config/cameras.toml > "$ETC/cameras.toml"
   chmod 0640 "$ETC/cameras.toml"
   say "$ETC/cameras.toml: the district's camera list, set up for systemd (edit it, then: systemctl reload camwatch)"

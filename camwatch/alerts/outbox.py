@@ -382,10 +382,14 @@ def send_due(engine: Engine, config: Config, send: Send, node: str, now: Callabl
     return sent, failed
 
 
-def deliver(engine: Engine, config: Config, send: Send, node: str, now: Callable[[], dt.datetime]) -> int:
-    """The daemon's alert job: route due transitions into emails, the monthly report, then send what is due.
+def deliver(engine: Engine, config: Config, send: Send | None, node: str, now: Callable[[], dt.datetime]) -> int:
+    """The daemon's alert job: route due transitions into emails, the monthly report, then send what is due
+    (by SMTP as configured, unless `send` is given). Several nodes may run it at once safely.
+    Returns the number of failed deliveries."""
+    if send is None:
+        from camwatch.alerts.smtp import SmtpTransport
 
-    Several nodes may run it at once safely. Returns the number of failed deliveries."""
+        send = SmtpTransport.from_config(config).send
     with engine.begin() as conn:
         route(conn, config, now())
     if config.file.report.monthly_to:

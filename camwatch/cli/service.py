@@ -30,7 +30,8 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from camwatch.scheduler import ClusterError, Monitor
+    from camwatch.scheduler import Monitor
+    from camwatch.store.leases import SingleNodeError
 
     config = cfgmod.load(args.config)
     repo.upgrade(config.database_url)
@@ -47,7 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGHUP, lambda *_: on(reload))  # systemctl reload camwatch
     try:
         monitor.start()
-    except ClusterError as err:
+    except SingleNodeError as err:
         raise UsageError(str(err)) from None
     while not stop.is_set():
         wake.wait()

@@ -2,12 +2,14 @@
 
 from camwatch.config.load import (
     DEFAULT_CONFIG,
+    Changes,
     Config,
     ConfigError,
     ConfigIssue,
     ResolvedCamera,
     SecretError,
     adhoc_camera,
+    changes,
     load,
     loads,
     locate,
@@ -26,7 +28,7 @@ from camwatch.config.settings import (
 )
 
 __all__ = [
-    "DEFAULT_CONFIG", "Camera", "CheckSettings", "Commune", "Config", "ConfigError", "ConfigFile", "ConfigIssue",
+    "DEFAULT_CONFIG", "Camera", "Changes", "CheckSettings", "Commune", "Config", "ConfigError", "ConfigFile", "ConfigIssue",
     "Credentials", "HealthSettings", "ResolvedCamera", "SecretError", "SmtpSettings", "Technician", "Thresholds",
-    "adhoc_camera", "load", "loads", "locate", "resolve_secret",
+    "adhoc_camera", "changes", "load", "loads", "locate", "resolve_secret",
 ]

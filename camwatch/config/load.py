@@ -174,6 +174,28 @@ class Config:
         return self.file.district.database_url or f"sqlite:///{self.state_dir / 'camwatch.db'}"
 
 
+@dataclass(frozen=True)
+class Changes:
+    """What a reload changes: cameras added, removed, or checked at a new interval; what only a restart changes."""
+
+    added: list[str]
+    removed: list[str]
+    new_interval: list[str]
+    needs_restart: list[str]
+
+
+def changes(old: Config, new: Config) -> Changes:
+    """Pure: the difference between the running configuration and a new one."""
+    restart = [k for k in ("database_url", "state_dir") if getattr(new, k) != getattr(old, k)]
+    if new.file.metrics != old.file.metrics:
+        restart.append("[metrics]")
+    if new.file.defaults.concurrency != old.file.defaults.concurrency:
+        restart.append("concurrency")
+    return Changes([c for c in new.cameras if c not in old.cameras], [c for c in old.cameras if c not in new.cameras],
+                   [c for c, cam in new.cameras.items()
+                    if c in old.cameras and cam.check.interval_s != old.cameras[c].check.interval_s], restart)
+
+
 def load(path: Path | str = DEFAULT_CONFIG, secrets: bool = True) -> Config:
     """Load and validate; `secrets=False` skips resolving passwords (for commands that never connect)."""
     path = Path(path)

@@ -47,6 +47,21 @@ def heartbeat(conn: Connection, node: str, now: dt.datetime, communes: Iterable[
                                             set_={"heartbeat_at": now, "communes": list(communes)}))
 
 
+class SingleNodeError(RuntimeError):
+    """A second node on a SQLite database (SQLite is for one node)."""
+
+
+def join(conn: Connection, node: str, now: dt.datetime, ttl_s: float, cluster: bool) -> None:
+    """A node starts. On SQLite, where only one node may run, another live node is refused."""
+    if cluster:
+        return  # leases share the cameras
+    others = [n for n in live_nodes(conn, now, ttl_s) if n != node]
+    if others:
+        raise SingleNodeError(f"node(s) {', '.join(others)} already run on this SQLite database: SQLite is for "
+                              "one node; point every node at PostgreSQL (database_url) to run several")
+    heartbeat(conn, node, now)
+
+
 def live_nodes(conn: Connection, now: dt.datetime, ttl_s: float) -> list[str]:
     since = now - dt.timedelta(seconds=ttl_s)
     return [r[0] for r in conn.execute(select(nodes.c.node_id).where(nodes.c.heartbeat_at > since)

@@ -305,6 +305,11 @@ def outbox_counts(conn: Connection) -> dict[str, int]:
 
 
 
+def outbox_counts_of(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return outbox_counts(conn)
+
+
 def notification_rows(conn: Connection, limit: int) -> list[Any]:
     """The newest emails of the outbox, newest first."""
     return list(conn.execute(select(notifications).where(notifications.c.event == "email")

@@ -1,0 +1,1 @@
+"""Email alerts: routing (who gets what), the durable outbox, the messages, SMTP delivery."""

@@ -1,0 +1,65 @@
+"""`camwatch alerts`: a test email, the outbox, and sending what is due now."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+
+from camwatch import config as cfgmod
+from camwatch.cli.args import EXIT_OK, EXIT_UNHEALTHY, UsageError
+from camwatch.cli.query import open_db, zone_note
+from camwatch.store import repo
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    config = cfgmod.load(args.config, secrets=args.action != "outbox")
+    if args.action == "outbox":
+        return _outbox(config, args.limit)
+    if config.file.smtp is None:
+        raise UsageError("no [smtp] section in the config")
+    from camwatch.alerts.smtp import SmtpTransport, TransportError
+
+    transport = SmtpTransport.from_config(config)
+    if args.action == "test":
+        if not args.to:
+            raise UsageError("alerts test needs --to ADDRESS")
+        from email.utils import make_msgid
+
+        from camwatch.alerts.messages import build
+
+        msg = build({"kind": "test", "language": args.lang or config.district.language}, config.file.smtp.sender,
+                    args.to, make_msgid(domain="camwatch"))
+        try:
+            transport.send(msg)
+        except TransportError as err:
+            print(f"camwatch: test email not sent: {err}", file=sys.stderr)
+            return EXIT_UNHEALTHY
+        print(f"test email sent to {args.to} through {config.file.smtp.host}:{config.file.smtp.port}")
+        return EXIT_OK
+    from camwatch.alerts.outbox import route, send_due
+
+    engine = open_db(config)
+    with engine.begin() as conn:
+        written = route(conn, config, dt.datetime.now(dt.UTC))
+    sent, failed = send_due(engine, config, transport.send, config.district.node_id or "cli",
+                            lambda: dt.datetime.now(dt.UTC))
+    print(f"{written} email(s) queued, {sent} sent, {failed} failed")
+    return EXIT_OK if not failed else EXIT_UNHEALTHY
+
+
+def _outbox(config: cfgmod.Config, limit: int) -> int:
+    engine = open_db(config)
+    tz = config.district.tz
+    with engine.connect() as conn:
+        counts = repo.outbox_counts(conn)
+        rows = repo.notification_rows(conn, limit)
+    print(f"pending {counts['pending']}, sent {counts['sent']}, failed {counts['failed']}")
+    for r in rows:
+        state = ("sent " + r.sent_at.astimezone(tz).strftime("%d/%m %H:%M")) if r.sent_at else \
+            ("FAILED" if r.failed_permanently else f"pending (attempts {r.attempts})")
+        err = f" — {r.last_error}" if r.last_error and not r.sent_at else ""
+        print(f"{r.id:>6} {r.created_at.astimezone(tz):%d/%m %H:%M} {r.kind or '':<15} {r.camera_id or '-':<8} "
+              f"{r.recipient:<32} {state}{err}")
+    print(zone_note(tz, dt.datetime.now(dt.UTC)))
+    return EXIT_OK

@@ -1,0 +1,92 @@
+"""`camwatch run` (the service) and `camwatch db` (create or migrate the database)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from camwatch import config as cfgmod
+from camwatch.cli.args import EXIT_OK, UsageError
+from camwatch.metrics import Metrics, serve
+from camwatch.store import repo
+
+if TYPE_CHECKING:
+    from camwatch.scheduler import Monitor
+
+log = logging.getLogger("camwatch")
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    config = cfgmod.load(args.config, secrets=False)
+    if args.action == "upgrade":
+        repo.upgrade(config.database_url)
+    engine = repo.make_engine(config.database_url)
+    print(f"database {engine.url.render_as_string(hide_password=True)} at revision {repo.current_revision(engine)}")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from camwatch.scheduler import Monitor
+    from camwatch.store.leases import SingleNodeError
+
+    config = cfgmod.load(args.config)
+    repo.upgrade(config.database_url)
+    monitor = Monitor(config, repo.make_engine(config.database_url), node=args.node_id)
+    start_metrics(monitor.metrics, config)
+    wake, stop, reload = threading.Event(), threading.Event(), threading.Event()
+
+    def on(flag: threading.Event) -> None:
+        flag.set()
+        wake.set()
+
+    signal.signal(signal.SIGTERM, lambda *_: on(stop))
+    signal.signal(signal.SIGINT, lambda *_: on(stop))
+    signal.signal(signal.SIGHUP, lambda *_: on(reload))  # systemctl reload camwatch
+    try:
+        monitor.start()
+    except SingleNodeError as err:
+        raise UsageError(str(err)) from None
+    while not stop.is_set():
+        wake.wait()
+        wake.clear()
+        if reload.is_set() and not stop.is_set():
+            reload.clear()
+            _reload(monitor, args.config)
+    monitor.stop()
+    return EXIT_OK
+
+
+def _reload(monitor: Monitor, path: Path) -> None:
+    """Re-read the config; an invalid file changes nothing (the running configuration stays)."""
+    from camwatch import sdnotify
+
+    sdnotify.notify("RELOADING=1")
+    try:
+        config = cfgmod.load(path)
+    except cfgmod.ConfigError as err:
+        log.error("config reload refused, the running configuration stays: %s: %s", err.source,
+                  "; ".join(str(i) for i in err.issues))
+    else:
+        monitor.reload(config)
+    sdnotify.notify("READY=1")
+
+
+def start_metrics(metrics: Metrics, config: cfgmod.Config) -> None:
+    """Serve /metrics as the config says (TLS and basic auth optional)."""
+    ms = config.file.metrics
+    if not ms.enabled:
+        return
+    host, port = ms.host_port
+    auth = ms.basic_auth
+    try:
+        serve(metrics.registry, host, port, str(ms.tls_cert_file) if ms.tls_cert_file else None,
+              str(ms.tls_key_file) if ms.tls_key_file else None,
+              (auth.user, config.metrics_password.get_secret_value())
+              if auth is not None and auth.user and config.metrics_password is not None else None)
+    except OSError as err:
+        raise UsageError(f"cannot serve metrics on {ms.listen}: {err.strerror}") from None
+    log.info("metrics on %s://%s/metrics", "https" if ms.tls_cert_file else "http", ms.listen)

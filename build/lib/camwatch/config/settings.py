@@ -1,0 +1,310 @@
+"""The validated settings: one pydantic model per concept, defaults next to their fields.
+
+These models are what the code uses (the analysis takes `Thresholds`, the state machine `HealthSettings`,
+the probes `CheckSettings`): nothing is copied field by field. Strict: unknown keys are errors.
+No I/O here; secrets are resolved by `camwatch.config.load`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from camwatch.model import Verdict
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_TIME = r"([01]\d|2[0-3]):[0-5]\d"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Credentials(Strict):
+    """A user and a password: inline (a lab), from the environment, or from a file (a systemd credential).
+
+    The one secret type of camwatch: cameras, ONVIF, SMTP and the metrics endpoint all use it."""
+
+    user: str | None = None
+    password: SecretStr | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+
+    @property
+    def has_password(self) -> bool:
+        return any(x is not None for x in (self.password, self.password_env, self.password_file))
+
+
+class Thresholds(Strict):
+    """Where the picture analysis draws its lines (`[defaults.thresholds]`)."""
+
+    black_level: int = Field(32, ge=0, le=255)  # luma at or below this is black (FFmpeg blackdetect: min + 10 % of range)
+    black_ratio: float = Field(0.98, gt=0, le=1)  # share of black pixels for a black frame
+    black_spread: float = Field(16.0, ge=0)  # p98 - p2 luma: a live night scene has light sources and texture
+    frozen_block_diff: float = Field(1.0, gt=0)  # mean |difference| (grey levels) below which a block is still
+    frozen_still_ratio: float = Field(0.5, gt=0, le=1)  # share of still blocks (the OSD clock is allowed to tick)
+    frozen_pframe_ratio: float = Field(0.01, gt=0)  # P-frame median size / keyframe size: the encoder sees no change
+    frozen_vs_baseline: float = Field(0.25, gt=0)  # P-frame median / this camera's healthy P-frame median
+    covered_block_std: float = Field(3.0, gt=0)  # a block with less texture than this (after denoising) is flat
+    covered_ratio: float = Field(0.85, gt=0, le=1)  # share of flat blocks for a covered lens
+    blur_ratio: float = Field(0.5, gt=0, lt=1)  # edge density / baseline edge density below this is blurred
+    moved_shift: float = Field(0.05, gt=0, lt=1)  # displacement as a share of the width
+    moved_rotation_deg: float = Field(3.0, gt=0)
+    moved_min_inliers: int = Field(12, ge=1)
+    moved_min_keypoints: int = Field(40, ge=1)
+    moved_min_match_ratio: float = Field(0.12, gt=0, lt=1)  # matched share of the reference's keypoints
+    night_chroma: float = Field(3.0, ge=0)  # mean |Cb|+|Cr| below this: the camera is in IR (grey) mode
+    baseline_samples: int = Field(2, ge=1)  # healthy checks before baseline-relative findings are made
+
+
+class CheckSettings(Strict):
+    """How one camera is checked; also what every probe takes (one settings type for every picture source)."""
+
+    interval_s: float = Field(60.0, ge=1)
+    onvif_interval_s: float = Field(3600.0, ge=10)  # device facts and clock, and after every recovery
+    clock_tolerance_s: float = Field(30.0, gt=0)
+    recording_max_age_s: float = Field(900.0, gt=0)  # Profile G: the newest recording older than this is a fault
+    deadline_s: float = Field(10.0, gt=0, le=120)  # nothing in one check takes longer
+    connect_timeout_s: float = Field(3.0, gt=0, le=60)
+    keyframes: int = Field(2, ge=1, le=10)
+    keyframe_spacing_s: float = Field(1.5, ge=0)
+    transport: Literal["tcp", "udp"] = "tcp"  # RTSP's media transport
+
+
+class HealthSettings(Strict):
+    """The state machine's policy: hysteresis, flapping, back-off (`[defaults.health]`)."""
+
+    failures_to_open: int = Field(3, ge=1)  # down-kind verdicts
+    degraded_failures_to_open: int = Field(3, ge=1)  # picture-quality verdicts
+    successes_to_close: int = Field(2, ge=1)
+    startup_grace_s: float = Field(0, ge=0)
+    backoff_after_s: float = Field(6 * 3600, ge=0)  # a camera down this long is checked less often
+    backoff_max_interval_s: float = Field(600, ge=1)
+    flap_window_s: float = Field(3600, gt=0)
+    flap_threshold: int = Field(4, ge=2)  # incidents opened within the window that make a camera "flapping"
+    failures_by_kind: dict[str, Annotated[int, Field(ge=1)]] = {}  # e.g. {moved = 5}: per-verdict override
+
+    @field_validator("failures_by_kind")
+    @classmethod
+    def _kinds(cls, v: dict[str, int]) -> dict[str, int]:
+        bad = [k for k in v if k not in {x.value for x in Verdict} or k == "ok"]
+        if bad:
+            raise ValueError(f"unknown verdict(s) {', '.join(bad)}")
+        return v
+
+
+class Defaults(Credentials, CheckSettings):
+    concurrency: int = Field(32, ge=1, le=1000)
+    thresholds: Thresholds = Thresholds()
+    health: HealthSettings = HealthSettings()
+
+
+class District(Strict):
+    name: str = "camwatch"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    language: Literal["vi", "en"] = "vi"
+    state_dir: Path = Path("state")
+    database_url: str | None = None
+    node_id: str | None = None
+    retention_days: int = Field(90, ge=1)  # raw checks kept this long, then rolled up per hour
+    lease_ttl_intervals: float = Field(2.0, ge=1)  # several nodes: a silent node's cameras move after this
+    node_communes: list[str] = []  # several nodes: communes this node checks first
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Technician(Strict):
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    name: str
+    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$")
+    phone: str | None = None
+    language: Literal["vi", "en"] | None = None
+
+
+class Commune(Strict):
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    name: str
+    technicians: list[str] = []
+    # the commune's router/switch ("host" or "host:port", TCP): when it is unreachable, the cameras behind it
+    # are reported as one upstream alert
+    upstream: str | None = Field(None, pattern=r"^[A-Za-z0-9.\-\[\]:]+$")
+
+
+class Maintenance(Strict):
+    """A planned window: one-off (`start`/`end`, local ISO date-times) or daily (`daily = "01:00-02:30"`)."""
+
+    camera: str | None = None
+    commune: str | None = None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    daily: str | None = Field(None, pattern=rf"^{_TIME}-{_TIME}$")
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _shape(self) -> Maintenance:
+        if (self.camera is None) == (self.commune is None):
+            raise ValueError("give exactly one of `camera` or `commune`")
+        if self.daily is None and (self.start is None or self.end is None):
+            raise ValueError("give `start` and `end`, or `daily`")
+        if self.daily is not None and (self.start is not None or self.end is not None):
+            raise ValueError("give `start` and `end`, or `daily`, not both")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("`end` must be after `start`")
+        return self
+
+    def windows(self, tz: ZoneInfo, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+        """This window's occurrences overlapping [start, end), as UTC intervals."""
+        out = []
+        if self.start is not None and self.end is not None:
+            a, b = (x if x.tzinfo else x.replace(tzinfo=tz) for x in (self.start, self.end))
+            out.append((a.astimezone(dt.UTC), b.astimezone(dt.UTC)))
+        elif self.daily:
+            (h1, m1), (h2, m2) = (map(int, t.split(":")) for t in self.daily.split("-"))
+            day = start.astimezone(tz).date() - dt.timedelta(days=1)
+            while dt.datetime.combine(day, dt.time(0), tz) < end:
+                a = dt.datetime.combine(day, dt.time(h1, m1), tz)
+                b = dt.datetime.combine(day + dt.timedelta(days=1) if (h2, m2) <= (h1, m1) else day, dt.time(h2, m2), tz)
+                out.append((a.astimezone(dt.UTC), b.astimezone(dt.UTC)))
+                day += dt.timedelta(days=1)
+        return [(a, b) for a, b in out if b > start and a < end]
+
+
+class OnvifSettings(Credentials):
+    host: str
+    port: int = Field(80, ge=1, le=65535)
+    profile: str | None = None  # a profile token or name; default: the lowest-resolution H.264/H.265 one
+
+
+def camera_url(v: str | None, schemes: tuple[str, ...], shown: str) -> str | None:
+    """A camera address: the right scheme, a host, a valid port, and no credentials in it."""
+    if v is None:
+        return v
+    parts = urlsplit(v)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError(f"must be {shown}://host[:port]/path")
+    if "@" in parts.netloc:
+        raise ValueError("put the user and password in `user` and `password_env`/`password_file`, not in the URL")
+    try:
+        parts.port  # noqa: B018 - validates the port
+    except ValueError as err:
+        raise ValueError(f"bad port: {err}") from None
+    return v
+
+
+class Camera(Credentials):
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    name: str
+    commune: str
+    location: str = ""
+    gps: tuple[float, float] | None = None
+    rtsp_url: str | None = None  # the stream to check; without it, found through ONVIF
+    onvif: OnvifSettings | None = None
+    snapshot_url: str | None = None  # http(s) JPEG snapshot; with source = "snapshot" it is checked instead of RTSP
+    source: Literal["rtsp", "snapshot"] | None = None  # default: rtsp when rtsp_url or onvif is given
+    tags: list[str] = []
+    technicians: list[str] = []
+    retired: bool = False
+    interval_s: float | None = Field(None, ge=1)
+    deadline_s: float | None = Field(None, gt=0, le=120)
+    keyframes: int | None = Field(None, ge=1, le=10)
+
+    @model_validator(mode="after")
+    def _source(self) -> Camera:
+        if self.rtsp_url is None and self.onvif is None and self.snapshot_url is None:
+            raise ValueError("give `rtsp_url`, `snapshot_url`, or `onvif = { host = … }` to find the stream")
+        if self.source == "snapshot" and self.snapshot_url is None and self.onvif is None:
+            raise ValueError("source = \"snapshot\" needs `snapshot_url` or `onvif`")
+        if self.source == "rtsp" and self.rtsp_url is None and self.onvif is None:
+            raise ValueError("source = \"rtsp\" needs `rtsp_url` or `onvif`")
+        return self
+
+    @field_validator("snapshot_url")
+    @classmethod
+    def _snapshot_url(cls, v: str | None) -> str | None:
+        return camera_url(v, ("http", "https"), "http(s)")
+
+    @field_validator("rtsp_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        return camera_url(v, ("rtsp", "rtsps"), "rtsp")
+
+    @property
+    def overrides(self) -> dict[str, float | int]:
+        """The check settings this camera sets for itself."""
+        return {k: getattr(self, k) for k in ("interval_s", "deadline_s", "keyframes") if getattr(self, k) is not None}
+
+
+class MetricsSettings(Strict):
+    enabled: bool = True
+    listen: str = Field("127.0.0.1:9834", pattern=r"^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$")  # host:port; "0.0.0.0:9834" = all
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    basic_auth: Credentials | None = None  # { user = "prometheus", password_env = "…" } or password_file
+
+    @model_validator(mode="after")
+    def _pairs(self) -> MetricsSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("give both tls_cert_file and tls_key_file, or neither")
+        if self.basic_auth is not None and (self.basic_auth.user is None or not self.basic_auth.has_password):
+            raise ValueError("basic_auth needs `user` and `password_env` or `password_file`")
+        return self
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]") or "0.0.0.0", int(port)
+
+
+class SmtpSettings(Credentials):
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    sender: str = Field("camwatch <camwatch@localhost>", alias="from")
+    timeout_s: float = Field(20.0, gt=0, le=300)
+
+
+class AlertSettings(Strict):
+    degraded_delay_s: float = Field(1800, ge=0)  # picture problems may wait: sent only if still open then
+    group_window_s: float = Field(60, ge=0)  # cameras of one commune going down within this are grouped
+    group_threshold: int = Field(3, ge=2)  # this many of one commune at once: one "commune cut off" email
+    reminder_every_h: float = Field(24, gt=0)
+    escalate_after_h: float = Field(48, gt=0)
+    escalation: list[str] = []  # technician ids of the district team
+    grafana_url: str | None = None  # link in emails, e.g. https://grafana.example/d/camwatch
+    max_attempts: int = Field(50, ge=1)
+    claim_timeout_s: float = Field(300, gt=0)  # a claimed email not marked sent after this is retried
+    daily_digest_at: str | None = Field(None, pattern=rf"^{_TIME}$")  # local time of a daily summary
+
+
+class ReportSettings(Strict):
+    monthly_to: list[str] = []  # technician ids who get the previous month's report on the 1st
+    format: Literal["xlsx", "pdf", "html", "csv"] = "xlsx"
+
+
+class ConfigFile(Strict):
+    district: District = District()
+    metrics: MetricsSettings = MetricsSettings()
+    smtp: SmtpSettings | None = None
+    alerts: AlertSettings = AlertSettings()
+    report: ReportSettings = ReportSettings()
+    defaults: Defaults = Defaults()
+    technicians: list[Technician] = []
+    communes: list[Commune] = []
+    cameras: list[Camera] = []
+    maintenance: list[Maintenance] = []

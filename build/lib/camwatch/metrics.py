@@ -1,0 +1,188 @@
+"""Prometheus metrics: a collector that reads each camera's current state at scrape time (cameras
+removed from the config simply disappear), counters and histograms for events, and the HTTP endpoint.
+
+Labels are a small fixed set (`camera`, `commune`, and `status`/`kind`/`result` from closed
+vocabularies); never a URL, an error message or anything unbounded.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import logging
+import platform
+import ssl
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, StateSetMetricFamily
+from prometheus_client.registry import Collector
+
+from camwatch import __version__
+from camwatch.health import Status
+from camwatch.model import DOWN_VERDICTS, Verdict
+
+log = logging.getLogger(__name__)
+
+CHECK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 2.5, 3, 4, 5, 7.5, 10, 15, 30)
+LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
+
+
+@dataclass
+class CameraView:
+    """What the collector shows for one camera (filled by the daemon after every check)."""
+
+    camera: str
+    commune: str
+    name: str = ""
+    status: str = "unknown"
+    verdict: str | None = None
+    incident_kind: str | None = None
+    last_check_ts: float | None = None
+    duration_s: float | None = None
+    ttff_s: float | None = None
+    fps: float | None = None
+    bitrate_bps: float | None = None
+    luma: float | None = None
+    sharpness_ratio: float | None = None
+    clock_offset_s: float | None = None
+    recording_age_s: float | None = None
+    consecutive_failures: int = 0
+    width: int | None = None
+    height: int | None = None
+    codec: str | None = None
+    model: str | None = None
+    firmware: str | None = None
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.checks = Counter("camwatch_checks", "Checks completed, by verdict.", ["result"], registry=r)
+        self.check_duration = Histogram("camwatch_check_duration_seconds", "Time from the start of a check to its verdict.",
+                                        buckets=CHECK_BUCKETS, registry=r)
+        self.lag = Histogram("camwatch_scheduler_lag_seconds", "How late checks start after their scheduled time.",
+                             buckets=LAG_BUCKETS, registry=r)
+        self.in_flight = Gauge("camwatch_checks_in_flight", "Checks running now.", registry=r)
+        self.transitions = Counter("camwatch_incidents_opened", "Incidents opened, by kind.", ["kind"], registry=r)
+        self.email_failures = Counter("camwatch_email_send_failures", "Email deliveries that failed.", registry=r)
+        self.node_cameras = Gauge("camwatch_node_cameras", "Cameras this node holds (several nodes).", ["node"],
+                                  registry=r)
+        self.takeovers = Counter("camwatch_lease_takeovers", "Cameras taken over from a node that stopped.", ["node"],
+                                 registry=r)
+        self.last_check_completed = Gauge("camwatch_last_check_completed_timestamp_seconds",
+                                          "When the last check of any camera completed.", registry=r)
+        info = Gauge("camwatch_build_info", "camwatch build information.", ["version", "python"], registry=r)
+        info.labels(__version__, platform.python_version()).set(1)
+        for v in Verdict:  # every result appears from the start, at 0
+            self.checks.labels(str(v))
+
+
+class CameraCollector(Collector):
+    """Per-camera current state, read at scrape time from the daemon's view."""
+
+    def __init__(self, views: Callable[[], Iterable[CameraView]], outbox: Callable[[], dict[str, int]] | None = None,
+                 ) -> None:
+        self.views = views
+        self.outbox = outbox
+
+    def describe(self) -> Iterator[Any]:
+        return iter(())  # dynamic: don't let the registry call collect() at registration
+
+    def collect(self) -> Iterator[Any]:
+        labels = ["camera", "commune"]
+        up = GaugeMetricFamily("camwatch_camera_up", "1 if the last check got a usable picture, else 0.", labels=labels)
+        status = StateSetMetricFamily("camwatch_camera_status", "The camera's health status.", labels=labels)
+        incident = GaugeMetricFamily("camwatch_camera_incident_open", "1 for the kind of the camera's open incident.",
+                                     labels=[*labels, "kind"])
+        def g(name: str, doc: str) -> GaugeMetricFamily:
+            return GaugeMetricFamily(f"camwatch_camera_{name}", doc, labels=labels)
+
+        gauges = {
+            "last_check_ts": g("last_check_timestamp_seconds", "When the last check started."),
+            "duration_s": g("check_duration_seconds", "Duration of the last check."),
+            "ttff_s": g("time_to_first_frame_seconds", "Time to the first decoded frame."),
+            "fps": g("fps", "Frame rate measured from packet timestamps."),
+            "bitrate_bps": g("bitrate_bytes_per_second", "Stream bitrate estimate (bytes, as Prometheus prefers)."),
+            "luma": g("luma_ratio", "Mean brightness of the picture, 0 to 1."),
+            "sharpness_ratio": g("sharpness_ratio", "Sharpness relative to this camera's baseline (1 = normal)."),
+            "clock_offset_s": g("clock_offset_seconds", "Camera clock minus server clock."),
+            "recording_age_s": g("recording_age_seconds", "Age of the camera's newest recording (ONVIF Profile G)."),
+        }
+        fails = GaugeMetricFamily("camwatch_camera_consecutive_failures", "Consecutive failing checks.", labels=labels)
+        info = InfoMetricFamily("camwatch_camera", "Camera facts.",
+                                labels=["camera", "commune", "name", "codec", "resolution", "model", "firmware"])
+        states = [s.value for s in Status]
+        n = 0
+        for v in self.views():
+            n += 1
+            lv = [v.camera, v.commune]
+            if v.verdict is not None:
+                up.add_metric(lv, 0.0 if Verdict(v.verdict) in DOWN_VERDICTS else 1.0)
+            status.add_metric(lv, {s: s == v.status for s in states})
+            if v.incident_kind:
+                incident.add_metric([*lv, v.incident_kind], 1.0)
+            for key, fam in gauges.items():
+                value = getattr(v, key)
+                if value is not None:
+                    fam.add_metric(lv, float(value) / {"luma": 255.0, "bitrate_bps": 8.0}.get(key, 1.0))
+            fails.add_metric(lv, float(v.consecutive_failures))
+            res = f"{v.width}x{v.height}" if v.width else ""
+            info.add_metric(lv, {"name": v.name, "codec": v.codec or "", "resolution": res, "model": v.model or "",
+                                 "firmware": v.firmware or ""})
+        yield from (up, status, incident, *gauges.values(), fails, info)
+        yield GaugeMetricFamily("camwatch_cameras", "Cameras configured and monitored (not retired).", value=n)
+        if self.outbox is not None:
+            try:
+                counts = self.outbox()
+            except Exception as err:  # the database being busy must not break the scrape
+                log.warning("outbox counts unavailable: %s", err)
+            else:
+                yield GaugeMetricFamily("camwatch_outbox_pending", "Notifications waiting to be sent.", value=counts["pending"])
+                yield GaugeMetricFamily("camwatch_outbox_failed", "Notifications that failed permanently.",
+                                        value=counts["failed"])
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("metrics: " + format, *args)
+
+
+def basic_auth(app: Callable[..., Any], user: str, password: str) -> Callable[..., Any]:
+    expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if hmac.compare_digest(environ.get("HTTP_AUTHORIZATION", ""), expected):
+            return app(environ, start_response)
+        start_response("401 Unauthorized", [("WWW-Authenticate", 'Basic realm="camwatch"'),
+                                            ("Content-Type", "text/plain")])
+        return [b"authentication required\n"]
+
+    return wrapped
+
+
+def serve(registry: CollectorRegistry, host: str, port: int, certfile: str | None = None, keyfile: str | None = None,
+          auth: tuple[str, str] | None = None) -> tuple[WSGIServer, threading.Thread]:
+    """Serve /metrics (prometheus-client's WSGI app) with optional TLS and basic auth."""
+    app = make_wsgi_app(registry)
+    if auth is not None:
+        app = basic_auth(app, *auth)
+    httpd = make_server(host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
+    if certfile and keyfile:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(certfile, keyfile)
+        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    t = threading.Thread(target=httpd.serve_forever, name="metrics-http", daemon=True)
+    t.start()
+    return httpd, t

@@ -1,0 +1,1 @@
+"""The simulated camera fleet: realistic scenes encoded once, served over real RTSP by GStreamer."""

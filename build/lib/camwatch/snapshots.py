@@ -1,0 +1,101 @@
+"""Picture files: the latest, last good and first bad picture of each camera, and each incident's pair.
+
+A full disk loses a picture, never a check: every write is atomic and its failure only logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from camwatch.health import Event, State, Transition
+from camwatch.model import CheckResult
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_MAX_BYTES = 300_000
+INCIDENT_SNAPSHOTS_KEPT = 40
+
+
+def encode_jpeg(img: Any) -> bytes:
+    """A JPEG small enough for an email to a phone."""
+    import cv2
+
+    quality = 85
+    while True:
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if not ok:
+            raise ValueError("cannot encode JPEG")
+        if len(buf) <= SNAPSHOT_MAX_BYTES or quality <= 30:
+            return bytes(buf.tobytes())
+        quality -= 15
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write a file so that a crash or a full disk never leaves half of it behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def safe_name(camera: str) -> str:
+    """A file-system name for any camera label (an ad-hoc check's label is a masked URL)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", camera)[:64]
+
+
+def save_check(result: CheckResult, directory: Path) -> Path | None:
+    """`camwatch check`: the picture of this check as DIR/CAMERA/check.jpg."""
+    if result.jpeg is None:
+        return None
+    try:
+        return write_atomic(directory / safe_name(result.camera) / "check.jpg", result.jpeg)
+    except OSError as err:
+        log.error("camera=%s cannot save snapshot: %s", result.camera, err.strerror)
+        return None
+
+
+class SnapshotStore:
+    """The daemon's pictures under `state/snapshots/CAMERA/`."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def keep(self, result: CheckResult, state: State, transitions: Sequence[Transition]) -> dict[str, str]:
+        """Keep the latest, last good and first bad picture; copy the pair aside when an incident opens.
+
+        Returns what the check row and a new incident refer to (`last_good`, `first_bad`, `last_good_at_open`)."""
+        d = self.directory / safe_name(result.camera)
+        out: dict[str, str] = {}
+        try:
+            if result.jpeg is not None:
+                if result.ok:
+                    out["last_good"] = str(write_atomic(d / "last-good.jpg", result.jpeg))
+                elif state.fail_streak == 1:
+                    write_atomic(d / "first-bad.jpg", result.jpeg)
+                write_atomic(d / "latest.jpg", result.jpeg)
+            if any(t.event is Event.OPENED for t in transitions):
+                stamp = result.started_at.strftime("%Y%m%dT%H%M%SZ")
+                for name, key in (("first-bad", "first_bad"), ("last-good", "last_good_at_open")):
+                    src = d / f"{name}.jpg"
+                    if src.exists():
+                        dst = d / f"incident-{stamp}-{name}.jpg"
+                        shutil.copyfile(src, dst)
+                        out[key] = str(dst)
+                for f in sorted(d.glob("incident-*.jpg"))[:-INCIDENT_SNAPSHOTS_KEPT]:
+                    f.unlink(missing_ok=True)
+        except OSError as err:  # a full disk loses the picture, never the check
+            log.error("camera=%s cannot write snapshot: %s", result.camera, err.strerror)
+        return out

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy tables (schema) and the few queries camwatch needs (repo)."""
