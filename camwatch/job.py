@@ -25,6 +25,7 @@ from camwatch.health import Event, State, Status, Transition, next_interval, res
 from camwatch.metrics import Metrics
 from camwatch.model import CheckResult
 from camwatch.pipeline import Outcome, run_check, utcnow
+from camwatch.profile import StreamProfile
 from camwatch.snapshots import SnapshotStore
 from camwatch.store import leases, repo
 from camwatch.views import Views
@@ -70,9 +71,10 @@ class CheckJob:
     def _check(self, cam: ResolvedCamera, interval_s: float) -> Done | None:
         with self.engine.connect() as conn:
             state, stored = repo.load_camera(conn, cam.id)
+            profile = StreamProfile.from_json(repo.load_profile(conn, cam.id))
         baseline = Baseline.from_bytes(stored) if stored else None
         outcome = self.run_check(cam, baseline, self.config.thresholds, self.devices,
-                                 recovering=state.status is Status.DOWN)
+                                 recovering=state.status is Status.DOWN, profile=profile)
         result = outcome.result
         at = result.started_at
         state = resume(state, at, max_gap_s=2 * interval_s + 10)
@@ -87,7 +89,8 @@ class CheckJob:
                 if self.cluster:
                     leases.verify(conn, cam.id, self.node, utcnow())
                 repo.record_check(conn, result, interval_s, new_state, transitions,
-                                  new_baseline.to_bytes() if new_baseline else None, self.node, pictures)
+                                  new_baseline.to_bytes() if new_baseline else None, self.node, pictures,
+                                  outcome.profile.to_json() if outcome.profile else None)
         except leases.LeaseLost:
             log.warning("camera=%s lease lost during the check: result left to the node that holds it", cam.id)
             return None

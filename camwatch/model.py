@@ -87,7 +87,10 @@ class StreamFacts:
     fps: float | None = None
     bitrate_bps: float | None = None
     time_to_first_frame_s: float | None = None
-    gop_s: float | None = None
+    gop_s: float | None = None  # seconds between keyframes, by their arrival (None: fewer than two seen)
+    transport: str | None = None  # the RTSP transport that worked
+    intra_only: bool = False  # every frame a keyframe (MJPEG)
+    timestamp_jump_s: float | None = None  # the stream's timestamps jumped (a camera reboot): by how much
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +101,9 @@ class StreamFacts:
             "bitrate": _round(self.bitrate_bps, 0),
             "time_to_first_frame_s": _round(self.time_to_first_frame_s, 3),
             "gop_s": _round(self.gop_s, 2),
+            "transport": self.transport,
+            "intra_only": self.intra_only,
+            "timestamp_jump_s": _round(self.timestamp_jump_s, 1),
         }
 
 

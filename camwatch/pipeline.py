@@ -19,6 +19,7 @@ from camwatch.config import ResolvedCamera, Thresholds
 from camwatch.config.settings import CheckSettings
 from camwatch.devices import DeviceFacts, OnvifFacts
 from camwatch.model import CheckResult, Finding, Observation, Verdict, worst
+from camwatch.profile import StreamProfile, budget, learn
 from camwatch.snapshots import encode_jpeg
 from camwatch.urls import split_credentials
 
@@ -27,6 +28,7 @@ from camwatch.urls import split_credentials
 class Outcome:
     result: CheckResult
     baseline: Baseline | None  # the camera's updated baseline, to store; None: unchanged
+    profile: StreamProfile | None = None  # the camera's stream profile, updated when a picture arrived
 
 
 def utcnow() -> dt.datetime:
@@ -35,12 +37,16 @@ def utcnow() -> dt.datetime:
 
 def run_check(cam: ResolvedCamera, baseline: Baseline | None, thresholds: Thresholds,
               devices: DeviceFacts | None = None, *, recovering: bool = False, settings: CheckSettings | None = None,
-              now: Callable[[], dt.datetime] = utcnow, probes: Callable[[str], probe.Probe] = probe.get) -> Outcome:
+              profile: StreamProfile | None = None, now: Callable[[], dt.datetime] = utcnow,
+              probes: Callable[[str], probe.Probe] = probe.get) -> Outcome:
     """Check one camera from its configured source (RTSP or HTTP snapshot; ONVIF's address when it has none).
 
-    `recovering`: the camera was down; a camera without a clock battery comes back in 1970, so its
-    ONVIF facts are polled again before the clock is judged."""
+    `profile`: what this camera's stream is known to do; it budgets the check (a long GOP gets the time it
+    needs) and comes back updated. `recovering`: the camera was down; a camera without a clock battery comes
+    back in 1970, so its ONVIF facts are polled again before the clock is judged."""
     settings = settings or cam.check
+    if cam.source == "rtsp":
+        settings = budget(settings, profile)
     facts, fresh = devices.facts(cam) if devices is not None and cam.cfg.onvif is not None else (None, False)
     started = now()
     kind, target = target_of(cam, facts)
@@ -48,11 +54,17 @@ def run_check(cam: ResolvedCamera, baseline: Baseline | None, thresholds: Thresh
         return Outcome(onvif_failure(cam.id, started, facts), None)
     obs = probes(kind)(target, settings)
     result, new_baseline = judge(cam.id, started, obs, baseline, thresholds)
+    if obs.ok and cam.source == "rtsp":
+        profile = learn(profile, obs.stream)
+        if result.ok and len(obs.keyframes) < 2 and profile.long_gop:
+            result = replace(result, reason=f"the camera streams a live, sharp picture (a keyframe every "
+                                            f"{profile.gop_s:.3g} s: one per check)")
     if devices is not None and facts is not None and recovering and not fresh and result.ok:
         facts, _ = devices.facts(cam, fresh=True)
     result, new_baseline = apply_device(result, new_baseline, facts, settings)
     jpeg = encode_jpeg(obs.snapshot) if obs.snapshot is not None else None
-    return Outcome(replace(result, jpeg=jpeg, onvif=facts.raw if facts else None), new_baseline)
+    return Outcome(replace(result, jpeg=jpeg, onvif=facts.raw if facts else None), new_baseline,
+                   profile if obs.ok else None)
 
 
 def target_of(cam: ResolvedCamera, facts: OnvifFacts | None) -> tuple[str, probe.Target | None]:

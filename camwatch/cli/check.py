@@ -17,6 +17,7 @@ from camwatch.config import CheckSettings, ResolvedCamera, Thresholds, adhoc_cam
 from camwatch.devices import DeviceFacts
 from camwatch.model import CheckResult
 from camwatch.pipeline import run_check, utcnow
+from camwatch.profile import StreamProfile
 from camwatch.snapshots import save_check, write_atomic
 from camwatch.urls import mask_url, split_credentials
 
@@ -69,12 +70,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         cam = config.cameras[cid]
         with engine.connect() as conn:
             _, stored = repo.load_camera(conn, cid)
+            profile = StreamProfile.from_json(repo.load_profile(conn, cid))
         settings = cam.check.model_copy(update={"deadline_s": args.deadline}) if args.deadline else None
         outcome = run_check(cam, Baseline.from_bytes(stored) if stored else None, config.thresholds, devices,
-                            settings=settings)
-        if outcome.baseline is not None:
-            with engine.begin() as conn:
+                            settings=settings, profile=profile)
+        with engine.begin() as conn:
+            if outcome.baseline is not None:
                 repo.save_baseline(conn, cid, outcome.baseline.to_bytes(), outcome.result.started_at)
+            if outcome.profile is not None:
+                repo.save_profile(conn, cid, outcome.profile.to_json())
         saved = save_check(outcome.result, config.state_dir / "snapshots")
         return replace(outcome.result, snapshot=str(saved) if saved else None)
 
@@ -141,9 +145,18 @@ def print_results(results: list[CheckResult], as_json: bool, cams: dict[str, Res
                 parts.append(f"{s.fps:.1f} fps")
             if s.bitrate_bps:
                 parts.append(f"{s.bitrate_bps / 1000:.0f} kbit/s")
+            if s.intra_only:
+                parts.append("every frame a keyframe")
+            elif s.gop_s:
+                parts.append(f"keyframe every {s.gop_s:.3g} s")
+            if s.transport:
+                parts.append(f"over {s.transport}")
             if s.time_to_first_frame_s is not None:
-                parts.append(f"first frame in {s.time_to_first_frame_s:.2f} s")
+                parts.append(f"first keyframe in {s.time_to_first_frame_s:.2f} s")
             print(f"  stream    {', '.join(parts)}")
+            if s.timestamp_jump_s:
+                print(f"  note      the stream's timestamps jumped by {s.timestamp_jump_s:+.0f} s "
+                      "(the camera may have rebooted)")
         for f in r.findings[1:]:
             print(f"  also      {f.kind} — {f.reason}")
         if r.onvif:

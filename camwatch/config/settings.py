@@ -69,11 +69,15 @@ class CheckSettings(Strict):
     onvif_interval_s: float = Field(3600.0, ge=10)  # device facts and clock, and after every recovery
     clock_tolerance_s: float = Field(30.0, gt=0)
     recording_max_age_s: float = Field(900.0, gt=0)  # Profile G: the newest recording older than this is a fault
-    deadline_s: float = Field(10.0, gt=0, le=120)  # nothing in one check takes longer
+    deadline_s: float = Field(10.0, gt=0, le=120)  # a check of a camera with a short GOP takes at most this
+    max_deadline_s: float = Field(30.0, gt=0, le=120)  # a long-GOP camera's check may take up to this (its learned GOP)
     connect_timeout_s: float = Field(3.0, gt=0, le=60)
     keyframes: int = Field(2, ge=1, le=10)
     keyframe_spacing_s: float = Field(1.5, ge=0)
-    transport: Literal["tcp", "udp"] = "tcp"  # RTSP's media transport
+    # RTSP's media transport: auto tries TCP, falls back to UDP on "461 Unsupported transport", remembers what worked;
+    # http tunnels RTSP over HTTP
+    transport: Literal["auto", "tcp", "udp", "http"] = "auto"
+    transport_first: Literal["tcp", "udp", "http"] | None = None  # set per check from the learned profile
 
 
 class HealthSettings(Strict):
@@ -223,6 +227,7 @@ class Camera(Credentials):
     interval_s: float | None = Field(None, ge=1)
     deadline_s: float | None = Field(None, gt=0, le=120)
     keyframes: int | None = Field(None, ge=1, le=10)
+    transport: Literal["auto", "tcp", "udp", "http"] | None = None
 
     @model_validator(mode="after")
     def _source(self) -> Camera:
@@ -245,9 +250,10 @@ class Camera(Credentials):
         return camera_url(v, ("rtsp", "rtsps"), "rtsp")
 
     @property
-    def overrides(self) -> dict[str, float | int]:
+    def overrides(self) -> dict[str, float | int | str]:
         """The check settings this camera sets for itself."""
-        return {k: getattr(self, k) for k in ("interval_s", "deadline_s", "keyframes") if getattr(self, k) is not None}
+        keys = ("interval_s", "deadline_s", "keyframes", "transport")
+        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
 
 
 class MetricsSettings(Strict):

@@ -8,6 +8,7 @@ deadline after every packet. The session is closed (RTSP TEARDOWN) as soon as we
 from __future__ import annotations
 
 import errno
+import itertools
 import logging
 import time
 
@@ -22,25 +23,43 @@ from camwatch.urls import with_credentials
 
 log = logging.getLogger(__name__)
 
-# PyAV fixes its per-read timeout at open; we stop starting reads that long before the deadline,
-# so that no read can outlive it.
-READ_TIMEOUT_S = 2.0
+# PyAV fixes its per-read timeout at open: a read that stalls ends after READ_TIMEOUT_S. No read starts later
+# than that before the deadline, so none outlives it (2.5 s: a 1 fps camera sends a frame every second).
+READ_TIMEOUT_S = 2.5
+TRANSPORTS = ("tcp", "udp")  # the order `auto` tries; a 461 Unsupported transport moves to the next
 
 
 def probe_rtsp(target: Target, settings: CheckSettings) -> Observation:
-    """Open the stream, collect `settings.keyframes` keyframes spaced in time, and close.
+    """Open the stream, collect `settings.keyframes` keyframes spaced in time, and close, within the deadline.
 
-    The credentials are URL-encoded into the address here; they never leave this function.
+    `transport = "auto"` tries TCP (or what worked last time) and falls back to UDP when the camera answers
+    461 Unsupported transport. The credentials are URL-encoded into the address here and never leave it.
     """
-    url = with_credentials(target.url, target.user, target.password)
     t0 = time.monotonic()
+    if settings.transport != "auto":
+        order: tuple[str, ...] = (settings.transport,)
+    else:
+        first = settings.transport_first or "tcp"
+        order = (first, *(t for t in TRANSPORTS if t != first))
+    obs = Observation.failure(ErrorKind.PROTOCOL, "no transport to try", 0.0)
+    for n, transport in enumerate(order):
+        obs = _probe(target, settings, transport, t0)
+        refused = obs.error is ErrorKind.PROTOCOL and obs.detail.endswith("Protocol not supported")
+        if not refused or n == len(order) - 1 or time.monotonic() - t0 >= settings.deadline_s - READ_TIMEOUT_S:
+            break
+        log.debug("%s refused (461), trying %s", transport, order[n + 1])
+    return obs
+
+
+def _probe(target: Target, settings: CheckSettings, transport: str, t0: float) -> Observation:
+    url = with_credentials(target.url, target.user, target.password)
     deadline = t0 + settings.deadline_s
     phase = "connect"
     container = None
     try:
-        open_timeout = min(settings.connect_timeout_s * 2, settings.deadline_s)
+        open_timeout = min(settings.connect_timeout_s * 2, max(0.5, deadline - time.monotonic()))
         options = {
-            "rtsp_transport": settings.transport,
+            "rtsp_transport": transport,
             "timeout": str(int(settings.connect_timeout_s * 1_000_000)),  # socket I/O, µs
             "analyzeduration": "200000",  # µs: don't read ~28 frames before returning
             "probesize": "65536",
@@ -51,11 +70,10 @@ def probe_rtsp(target: Target, settings: CheckSettings) -> Observation:
         video = next((s for s in container.streams if s.type == "video"), None)
         if video is None:
             return Observation.failure(ErrorKind.NO_VIDEO, "the stream carries no video track", time.monotonic() - t0)
-        ctx = video.codec_context
-        ctx.thread_count = 1
-        return _read(container, video, settings, t0, deadline)
+        video.codec_context.thread_count = 1
+        return _read(container, video, settings, t0, deadline, transport)
     except av.error.FFmpegError as err:
-        kind, reason = classify(err, phase, time.monotonic() - t0, settings)
+        kind, reason = classify(err, phase, time.monotonic() - t0, settings, transport)
         # FFmpeg's exception carries the URL with its password: keep only its type and message
         return Observation.failure(kind, reason, time.monotonic() - t0, detail=f"{type(err).__name__}: {err.strerror}")
     finally:
@@ -67,34 +85,38 @@ def probe_rtsp(target: Target, settings: CheckSettings) -> Observation:
 
 
 def _read(container: av.container.InputContainer, video: av.video.stream.VideoStream,
-          settings: CheckSettings, t0: float, deadline: float) -> Observation:
+          settings: CheckSettings, t0: float, deadline: float, transport: str) -> Observation:
     tb = float(video.time_base) if video.time_base else 1 / 90000
     keyframes: list[np.ndarray] = []
-    key_times: list[float] = []
+    key_times: list[float] = []  # arrival (seconds since t0) of the decoded keyframes
     key_sizes: list[int] = []
+    key_frames: list[int] = []  # the frame number of every keyframe, decoded or not: the GOP is measured on these
     p_sizes: list[int] = []
-    pts_all: list[float] = []
+    frames: list[tuple[float, float | None]] = []  # (arrival, pts) per frame
     bytes_total = 0
     first_frame_at: float | None = None
     snapshot: np.ndarray | None = None
     phase_reason = ""
+    stopped_early = False
     try:
         for packet in container.demux(video):
-            if time.monotonic() >= deadline - READ_TIMEOUT_S:
+            now = time.monotonic()
+            if now >= deadline - READ_TIMEOUT_S:
+                stopped_early = True
                 break
             if packet.size == 0:
                 continue
+            arrival = now - t0
             stamp = packet.pts if packet.pts is not None else packet.dts
-            if stamp is None:  # FFmpeg gives the first RTSP packet no timestamp
-                t = pts_all[-1] if pts_all else 0.0
-            else:
-                t = stamp * tb
-                pts_all.append(t)
+            pts = None if stamp is None else stamp * tb  # FFmpeg gives the first RTSP packet no timestamp
+            if not frames or pts is None or pts != frames[-1][1]:
+                frames.append((arrival, pts))
             bytes_total += packet.size
             if not packet.is_keyframe:
                 p_sizes.append(packet.size)
                 continue
-            if key_times and t - key_times[-1] < settings.keyframe_spacing_s:
+            key_frames.append(len(frames) - 1)
+            if key_times and arrival - key_times[-1] < settings.keyframe_spacing_s:
                 key_sizes.append(packet.size)
                 continue
             for frame in video.codec_context.decode(packet):
@@ -105,7 +127,7 @@ def _read(container: av.container.InputContainer, video: av.video.stream.VideoSt
                     first_frame_at = time.monotonic() - t0
                 snapshot = img
                 keyframes.append(img)
-                key_times.append(t)
+                key_times.append(arrival)
                 key_sizes.append(packet.size)
                 break
             if len(keyframes) >= settings.keyframes:
@@ -113,25 +135,26 @@ def _read(container: av.container.InputContainer, video: av.video.stream.VideoSt
     except av.error.FFmpegError as err:
         phase_reason = err.strerror or type(err).__name__
         if not keyframes:
-            kind, reason = classify(err, "read", time.monotonic() - t0, settings)
+            kind, reason = classify(err, "read", time.monotonic() - t0, settings, transport)
             return Observation.failure(kind, reason, time.monotonic() - t0)
     duration = time.monotonic() - t0
     ctx = video.codec_context
+    intra = len(frames) >= 3 and not p_sizes
+    fps = frame_rate(frames)
     facts = StreamFacts(
-        codec=ctx.name,
-        width=ctx.width or None,
-        height=ctx.height or None,
-        fps=_fps(pts_all),
-        bitrate_bps=bytes_total * 8 / (pts_all[-1] - pts_all[0]) if len(pts_all) > 1 and pts_all[-1] > pts_all[0] else None,
-        time_to_first_frame_s=first_frame_at,
-        gop_s=key_times[1] - key_times[0] if len(key_times) > 1 else None,
-    )
+        codec=ctx.name, width=ctx.width or None, height=ctx.height or None, fps=fps,
+        bitrate_bps=bytes_total * 8 / (frames[-1][0] - frames[0][0]) if len(frames) > 1 and frames[-1][0] > frames[0][0]
+        else None,
+        time_to_first_frame_s=first_frame_at, gop_s=None if intra else gop(key_frames, fps),
+        transport=transport, intra_only=intra, timestamp_jump_s=timestamp_jump(frames))
     if not keyframes:
-        waited = f"{duration:.1f} s"
-        if not pts_all:
-            reason = f"connected, but no video arrived within {waited}"
+        if not frames:
+            reason = f"connected, but no video arrived within {duration:.1f} s"
         else:
-            reason = f"video packets arrived but no keyframe could be decoded within {waited}"
+            reason = f"video arrived but no keyframe could be decoded within {duration:.1f} s"
+        if stopped_early:
+            reason += f" (the check's deadline is {settings.deadline_s:.0f} s; reading stops {READ_TIMEOUT_S:g} s " \
+                      "before it so that a stalled read ends in time)"
         if phase_reason:
             reason += f" ({phase_reason})"
         return Observation.failure(ErrorKind.NO_VIDEO, reason, duration, stream=facts)
@@ -139,17 +162,49 @@ def _read(container: av.container.InputContainer, video: av.video.stream.VideoSt
                        pframe_sizes=p_sizes, keyframe_sizes=key_sizes, snapshot=snapshot)
 
 
-def _fps(pts: list[float]) -> float | None:
-    if len(pts) < 3:
+def frame_rate(frames: list[tuple[float, float | None]]) -> float | None:
+    """Frames per second by their timestamps when these agree with the frames' arrival, else by the arrival
+    (a camera's clock can lie: restarts, jumps, a wrong RTP clock rate). Pure."""
+    if len(frames) < 2:
         return None
-    ordered = sorted(pts)
-    span = ordered[-1] - ordered[0]
-    return (len(ordered) - 1) / span if span > 0 else None
+    gaps = sorted(b[0] - a[0] for a, b in itertools.pairwise(frames))
+    span = frames[-1][0] - frames[0][0]
+    # the median gap: the frames FFmpeg read while opening arrive in one burst
+    by_arrival = (1 / gaps[len(gaps) // 2] if len(gaps) >= 4 and gaps[len(gaps) // 2] > 0
+                  else (len(frames) - 1) / span if span > 0 else None)
+    stamped = [p for _, p in frames if p is not None]
+    steps = sorted(b - a for a, b in itertools.pairwise(stamped) if b > a)
+    if steps and by_arrival:
+        by_stamps = 1 / steps[len(steps) // 2]  # the median step: one jump is an outlier
+        if abs(by_stamps - by_arrival) <= 0.25 * by_arrival:
+            return by_stamps
+    return by_arrival
 
 
-def classify(err: av.error.FFmpegError, phase: str, elapsed: float, settings: CheckSettings) -> tuple[ErrorKind, str]:
+def gop(key_frames: list[int], fps: float | None) -> float | None:
+    """Seconds between keyframes: frames between them (the median) at the measured frame rate. Pure."""
+    steps = sorted(b - a for a, b in itertools.pairwise(key_frames))
+    return steps[len(steps) // 2] / fps if steps and fps else None
+
+
+def timestamp_jump(frames: list[tuple[float, float | None]], tolerance_s: float = 1.0) -> float | None:
+    """How far the timestamps jumped against the frames' arrival (a reboot, a clock reset), if they did. Pure."""
+    jump = 0.0
+    stamped = [(a, p) for a, p in frames if p is not None]
+    for (a0, p0), (a1, p1) in itertools.pairwise(stamped):
+        d = (p1 - p0) - (a1 - a0)
+        if abs(d) > tolerance_s:
+            jump += d
+    return jump or None
+
+
+def classify(err: av.error.FFmpegError, phase: str, elapsed: float, settings: CheckSettings,
+             transport: str = "tcp") -> tuple[ErrorKind, str]:
     """Map a PyAV/FFmpeg error to our closed set, by its type, errno and the phase we were in."""
     msg = err.strerror or type(err).__name__
+    if err.errno == errno.EPROTONOSUPPORT and phase == "connect":
+        return ErrorKind.PROTOCOL, (f"the camera refuses RTSP over {transport.upper()} (461 Unsupported transport): "
+                                    f"set transport = \"{'udp' if transport == 'tcp' else 'tcp'}\" or \"auto\"")
     if isinstance(err, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError):
         return ErrorKind.AUTH, f"the camera refused the user name or password ({msg})"
     if isinstance(err, av.error.HTTPNotFoundError):

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from camwatch.sim.scenes import ensure_clips
+from camwatch.sim.scenes import ensure_clips, ensure_shape
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,8 @@ class Fleet:
         """Switch what a camera shows (for its next session)."""
         if mount not in self.mounts:
             raise KeyError(mount)
+        if "@" in scene:
+            ensure_shape(self.clips, scene)
         self.mounts[mount] = scene
         self._write_control()
 
@@ -77,6 +79,8 @@ class Fleet:
         if not Path(SYSTEM_PYTHON).exists():
             raise FleetError(f"{SYSTEM_PYTHON} not found: the simulator needs Debian's python3-gi and GStreamer")
         ensure_clips(self.clips)
+        for spec in {s for s in self.mounts.values() if "@" in s}:
+            ensure_shape(self.clips, spec)
         self._write_control()
         cmd = [SYSTEM_PYTHON, str(SERVER_SCRIPT), "--port", str(self.port), "--control", str(self.control),
                "--clips", str(self.clips)]

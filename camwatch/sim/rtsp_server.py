@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import random
 import signal
 import socket
 import sys
@@ -28,8 +30,9 @@ import threading
 import gi
 
 gi.require_version("Gst", "1.0")
+gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 
 class Control:
@@ -57,10 +60,41 @@ class Factory(GstRtspServer.RTSPMediaFactory):
         self.set_shared(False)
 
     def do_create_element(self, url):
-        scene = self.control.data().get("mounts", {}).get(self.mount, "day")
-        clip = os.path.join(self.clips, f"{scene}.mp4")
-        desc = f'( filesrc location="{clip}" ! qtdemux ! h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96 )'
-        return Gst.parse_launch(desc)
+        """A scene spec is `scene[@shape+shape…]` (see camwatch.sim.scenes.Shape, which encoded the clips)."""
+        spec = self.control.data().get("mounts", {}).get(self.mount, "day")
+        scene, _, rest = spec.partition("@")
+        shapes = [p for p in rest.split("+") if p]
+        self.shapes = shapes
+        clip_shapes = "+".join(p for p in shapes if p not in ("join", "udp", "tsjump"))
+        name = f"{scene}@{clip_shapes}" if clip_shapes else scene
+        mjpeg = "mjpeg" in shapes
+        ext = "mkv" if mjpeg else "mp4"
+        if "join" in shapes:  # a client joins a live camera mid-GOP: start at a random cut of the clip
+            gop = next((float(p[3:]) for p in shapes if p.startswith("gop")), 2.0)
+            k = random.randrange(0, max(1, math.ceil(gop)))
+            if k:
+                name = f"{name}~{k}"
+        clip = os.path.join(self.clips, f"{name}.{ext}")
+        if mjpeg:
+            pay = "matroskademux ! jpegparse ! rtpjpegpay name=pay0 pt=26"
+        else:
+            pay = "qtdemux ! h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96"
+        if "tsjump" in shapes:  # two payloaders an hour of RTP time apart; the server switches 3 s in
+            tail = pay.split(" ! rtph264pay")[0]
+            desc = (f'( filesrc location="{clip}" ! {tail} ! tee name=t '
+                    f't. ! queue ! rtph264pay pt=96 timestamp-offset=1000 ! sel.sink_0 '
+                    f't. ! queue ! rtph264pay pt=96 timestamp-offset={1000 + 3600 * 90000} ! sel.sink_1 '
+                    f'input-selector name=sel sync-streams=false ! identity name=pay0 )')
+            bin_ = Gst.parse_launch(desc)
+            sel = bin_.get_by_name("sel")
+            GLib.timeout_add(3000, lambda: sel.set_property("active-pad", sel.get_static_pad("sink_1")) or False)
+            return bin_
+        return Gst.parse_launch(f'( filesrc location="{clip}" ! {pay} )')
+
+    def do_configure(self, media):
+        GstRtspServer.RTSPMediaFactory.do_configure(self, media)
+        if "udp" in getattr(self, "shapes", []):  # a camera set to UDP only: a TCP SETUP gets 461
+            media.set_protocols(GstRtsp.RTSPLowerTrans.UDP)
 
 
 def _hang_listener(port: int) -> None:

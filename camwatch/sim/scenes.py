@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -67,7 +70,8 @@ def _noise(img: np.ndarray, rng: np.random.Generator, sigma: float) -> np.ndarra
     return np.clip(img.astype(np.float32) + n, 0, 255).astype(np.uint8)
 
 
-def scene_frames(scene: str, size: tuple[int, int] = SIZES["360p"], seconds: int = SECONDS) -> Iterator[np.ndarray]:
+def scene_frames(scene: str, size: tuple[int, int] = SIZES["360p"], seconds: int = SECONDS,
+                 fps: float = FPS) -> Iterator[np.ndarray]:
     """Yield BGR frames of one scene."""
     if scene not in SCENES:
         raise ValueError(f"unknown scene {scene!r}; known: {', '.join(SCENES)}")
@@ -88,9 +92,11 @@ def scene_frames(scene: str, size: tuple[int, int] = SIZES["360p"], seconds: int
         base = cv2.GaussianBlur(_noise(base, rng, 10), (0, 0), 25)
     elif scene == "black":
         base = np.full_like(base, 12)
-    n = seconds * FPS
+    n = int(seconds * fps)
+    step = FPS / fps  # the scene moves in real time whatever the frame rate
     first = None
-    for i in range(n):
+    for k in range(n):
+        i = int(k * step)  # the scene's own tick (10 per second)
         img = base.copy()
         if scene in ("day", "moved", "blurred"):
             _vehicle(img, i)
@@ -105,21 +111,110 @@ def scene_frames(scene: str, size: tuple[int, int] = SIZES["360p"], seconds: int
         yield img
 
 
-def encode(frames: Iterator[np.ndarray], path: Path, size: tuple[int, int]) -> None:
-    """Encode BGR frames into an H.264 MP4 the way a camera does: fixed GOP, no B-frames."""
-    tmp = path.with_suffix(".part.mp4")
+@dataclass(frozen=True)
+class Shape:
+    """How a camera streams a scene: `scene@shape+shape…`, e.g. `day@gop12+join`, `day@mjpeg`, `day@fps1+gop25`.
+
+    gopN: a keyframe every N seconds (default 2) · fpsN: frames per second (default 10) · mjpeg: Motion JPEG
+    (every frame intra) · join: each session starts at a random point of the clip, mid-GOP, as a client joining a
+    live camera does · udp: the server refuses RTSP over TCP (461) · tsjump: the RTP timestamps jump forward by
+    an hour 3 s into the session, as after a camera's reboot."""
+
+    scene: str
+    gop_s: float = GOP_FRAMES / FPS
+    fps: float = FPS
+    codec: str = "h264"
+    join: bool = False
+    udp: bool = False
+    tsjump: bool = False
+    encoding: tuple[str, ...] = ()  # the shapes that make the clip, in the order given (the server names it so)
+
+    @classmethod
+    def parse(cls, spec: str) -> Shape:
+        scene, _, rest = spec.partition("@")
+        kw: dict[str, object] = {}
+        parts = [p for p in rest.split("+") if p]
+        kw["encoding"] = tuple(p for p in parts if p not in ("join", "udp", "tsjump"))
+        for part in parts:
+            if part.startswith("gop"):
+                kw["gop_s"] = float(part[3:])
+            elif part.startswith("fps"):
+                kw["fps"] = float(part[3:])
+            elif part == "mjpeg":
+                kw["codec"] = "mjpeg"
+            elif part in ("join", "udp", "tsjump"):
+                kw[part] = True
+            else:
+                raise ValueError(f"unknown stream shape {part!r} in {spec!r}")
+        return cls(scene, **kw)  # type: ignore[arg-type]
+
+    @property
+    def clip(self) -> str:
+        """The encoded clip this shape streams (transport and joining are the server's business)."""
+        return f"{self.scene}@{'+'.join(self.encoding)}" if self.encoding else self.scene
+
+    @property
+    def seconds(self) -> int:
+        return int(max(SECONDS, 3 * self.gop_s))
+
+
+def encode(frames: Iterator[np.ndarray], path: Path, size: tuple[int, int], fps: float = FPS,
+           gop_frames: int = GOP_FRAMES, codec: str = "h264") -> None:
+    """Encode BGR frames the way a camera does: H.264 with a fixed GOP and no B-frames (MP4), or MJPEG (MKV)."""
+    tmp = path.with_name(path.stem + ".part" + path.suffix)
     with av.open(str(tmp), "w") as out:
-        st = out.add_stream("libx264", rate=FPS)
+        if codec == "mjpeg":
+            st = out.add_stream("mjpeg", rate=Fraction(fps).limit_denominator(1000))
+            st.pix_fmt = "yuvj420p"
+            st.options = {"q:v": "5"}
+        else:
+            st = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
+            st.pix_fmt = "yuv420p"
+            st.options = {"g": str(gop_frames), "keyint_min": str(gop_frames), "sc_threshold": "0", "bf": "0",
+                          "preset": "veryfast", "crf": "26", "profile": "main"}
         st.width, st.height = size
-        st.pix_fmt = "yuv420p"
-        st.options = {"g": str(GOP_FRAMES), "keyint_min": str(GOP_FRAMES), "sc_threshold": "0", "bf": "0",
-                      "preset": "veryfast", "crf": "26", "profile": "main"}
         for img in frames:
             for pkt in st.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
                 out.mux(pkt)
         for pkt in st.encode():
             out.mux(pkt)
     tmp.replace(path)
+
+
+def cut(src: Path, dst: Path, start_s: float) -> None:
+    """The clip from `start_s` on, without re-encoding: it starts mid-GOP, on a P-frame, like a live camera
+    a client joins. Timestamps restart at 0."""
+    tmp = dst.with_name(dst.stem + ".part" + dst.suffix)
+    with av.open(str(src)) as inp, av.open(str(tmp), "w") as out:
+        ist = inp.streams.video[0]
+        ost = out.add_stream_from_template(ist)
+        first: int | None = None
+        for pkt in inp.demux(ist):
+            if pkt.pts is None or pkt.pts * ist.time_base < start_s:
+                continue
+            first = pkt.pts if first is None else first
+            pkt.pts -= first
+            pkt.dts = pkt.pts
+            pkt.stream = ost
+            out.mux(pkt)
+    tmp.replace(dst)
+
+
+def ensure_shape(directory: Path, spec: str, size_name: str = "360p") -> Path:
+    """The clip of a stream shape, encoded once (and its mid-GOP cuts for `join`); returns its path."""
+    shape = Shape.parse(spec)
+    ext = "mkv" if shape.codec == "mjpeg" else "mp4"
+    path = directory / f"{shape.clip}.{ext}"
+    directory.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        encode(scene_frames(shape.scene, SIZES[size_name], seconds=shape.seconds, fps=shape.fps), path,
+               SIZES[size_name], shape.fps, max(1, round(shape.gop_s * shape.fps)), shape.codec)
+    if shape.join:
+        for k in range(1, math.ceil(shape.gop_s)):
+            dst = directory / f"{shape.clip}~{k}.{ext}"
+            if not dst.exists():
+                cut(path, dst, float(k))
+    return path
 
 
 def ensure_clips(directory: Path, sizes: tuple[str, ...] = ("360p",),

@@ -93,6 +93,15 @@ def downgrade(url: str, revision: str) -> None:
         cfg.attributes["engine"].dispose()
 
 
+def head_revision() -> str:
+    """The newest migration shipped with this version."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None
+    return head
+
+
 def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
@@ -124,6 +133,15 @@ def load_camera(conn: Connection, camera_id: str) -> tuple[State, bytes | None]:
     if row is None:
         return State(), None
     return State.from_json(row.state), row.baseline or None
+
+
+def load_profile(conn: Connection, camera_id: str) -> dict[str, Any] | None:
+    """The camera's learned stream profile (`profile.StreamProfile.to_json`)."""
+    return conn.execute(select(cameras.c.profile).where(cameras.c.id == camera_id)).scalar()
+
+
+def save_profile(conn: Connection, camera_id: str, profile: Mapping[str, Any] | None) -> None:
+    conn.execute(update(cameras).where(cameras.c.id == camera_id).values(profile=dict(profile) if profile else None))
 
 
 def save_baseline(conn: Connection, camera_id: str, baseline: bytes | None, now: dt.datetime) -> None:
@@ -162,7 +180,7 @@ def record_onvif(conn: Connection, camera_id: str, r: Any, now: dt.datetime) -> 
 
 def record_check(conn: Connection, result: CheckResult, interval_s: float, state: State,
                  transitions: Sequence[Transition], baseline: bytes | None, node: str,
-                 snapshots: Mapping[str, str | None]) -> list[int]:
+                 snapshots: Mapping[str, str | None], profile: Mapping[str, Any] | None = None) -> list[int]:
     """Write one check, the camera's state, incident changes and outbox rows; returns new incident ids.
 
     Call inside one transaction (`engine.begin()`): all of it is stored or none.
@@ -186,6 +204,8 @@ def record_check(conn: Connection, result: CheckResult, interval_s: float, state
         values["last_good_snapshot"] = snapshots["last_good"]
     if baseline is not None:
         values.update(baseline=baseline, baseline_updated_at=result.started_at)
+    if profile is not None:
+        values["profile"] = dict(profile)
     conn.execute(update(cameras).where(cameras.c.id == result.camera).values(**values))
 
     opened: list[int] = []

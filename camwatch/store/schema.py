@@ -70,6 +70,7 @@ cameras = Table(
     Column("last_good_snapshot", Text),
     Column("baseline", LargeBinary),
     Column("baseline_updated_at", UTCDateTime),
+    Column("profile", JSON),  # the learned stream profile (migration 0005)
     # ONVIF facts (migration 0003)
     Column("manufacturer", Text),
     Column("serial", Text),
