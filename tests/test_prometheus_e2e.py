@@ -9,8 +9,8 @@ One district holds every scenario at once (each commune has its own), then camwa
   → no CameraDown, no CommuneOutage, no uptime series for them
 - camwatch stopped → CamwatchDown, and the cameras' alerts end
 
-The rules' `for:` durations and the uptime group's interval are shortened for the test (render_rules); the
-queries themselves are the deployed ones. Conditions are polled with generous bounds, never slept on.
+The rules' `for:` durations, the uptime group's interval and its subqueries' step are shortened for the
+test (render_rules); the queries are otherwise the deployed ones. Conditions are polled with generous bounds, never slept on.
 """
 
 from __future__ import annotations
@@ -61,8 +61,10 @@ FORBIDDEN = {("CameraDown", "VS-02"), ("CameraDown", "VS-03"), ("CommuneOutage",
 T = TypeVar("T")
 
 
-def render_rules(text: str, for_s: dict[str, str], group_interval: str) -> str:
-    """The deployed rules with shorter `for:` for the named alerts and a shorter interval for the groups that set one."""
+def render_rules(text: str, for_s: dict[str, str], group_interval: str, subquery_step: str) -> str:
+    """The deployed rules with, for a test that lasts minutes: a shorter `for:` for the named alerts, a shorter
+    interval for the groups that set one, and a finer step for the uptime subqueries (`[30d:15m]` has no point
+    until the clock passes a quarter hour). The expressions are otherwise the deployed ones."""
     out, alert, done = [], None, set()
     for line in text.splitlines():
         m = re.match(r"\s*- (alert|record): (\S+)", line)
@@ -74,6 +76,7 @@ def render_rules(text: str, for_s: dict[str, str], group_interval: str) -> str:
         m = re.match(r"(\s*)interval: \S+$", line)
         if m:
             line = f"{m.group(1)}interval: {group_interval}"
+        line = re.sub(r"\[(\d+[dhm]):\d+[smh]\]", rf"[\1:{subquery_step}]", line)
         out.append(line)
     assert done == set(for_s), f"no `for:` found for {set(for_s) - done}"
     return "\n".join(out) + "\n"
@@ -182,7 +185,7 @@ def stack(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     prom: subprocess.Popen[bytes] | None = None
     try:
         rules = tmp / "camwatch.rules.yml"
-        rules.write_text(render_rules(RULES.read_text(encoding="utf-8"), FOR_IN_TEST, "2s"), encoding="utf-8")
+        rules.write_text(render_rules(RULES.read_text(encoding="utf-8"), FOR_IN_TEST, "2s", "10s"), encoding="utf-8")
         (tmp / "prometheus.yml").write_text(f"""
 global: {{scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}}
 rule_files: ["{rules}"]
