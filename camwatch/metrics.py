@@ -2,7 +2,14 @@
 removed from the config simply disappear), counters and histograms for events, and the HTTP endpoint.
 
 Labels are a small fixed set (`camera`, `commune`, and `status`/`kind`/`result` from closed
-vocabularies); never a URL, an error message or anything unbounded.
+vocabularies); never a URL, an error message or anything unbounded. Human names (Vietnamese, with
+diacritics) are only on the `_info` series, `camwatch_camera_info{camera,commune,name,…}` and
+`camwatch_commune_info{commune,name}`, which queries join on `camera`/`commune`.
+
+The camera's status is one gauge per state, `camwatch_camera_status{camera,commune,status}`: 1 for the
+current state, 0 for the others (every state is always present, so `== 1` selects and `or` needs no
+`absent()`). Not a StateSet: prometheus-client names a StateSet's label after the metric, which rules
+and dashboards then have to spell `camwatch_camera_status="down"`.
 """
 
 from __future__ import annotations
@@ -13,14 +20,14 @@ import logging
 import platform
 import ssl
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, StateSetMetricFamily
+from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 
 from camwatch import __version__
@@ -58,6 +65,10 @@ class CameraView:
     codec: str | None = None
     model: str | None = None
     firmware: str | None = None
+    commune_name: str = ""  # the commune's human name; the collector's `communes` mapping wins, then the slug
+
+
+STATUSES = tuple(s.value for s in Status)
 
 
 class Metrics:
@@ -85,20 +96,32 @@ class Metrics:
 
 
 class CameraCollector(Collector):
-    """Per-camera current state, read at scrape time from the daemon's view."""
+    """Per-camera current state, read at scrape time from the daemon's view.
+
+    `communes` gives the communes' human names (id → name), e.g. `{"tay-yen-tu": "Thị trấn Tây Yên Tử"}`;
+    a commune found only in the views is named by its `CameraView.commune_name`, else by its id, so that
+    `camwatch_commune_info` always lists every commune that has a camera.
+    """
 
     def __init__(self, views: Callable[[], Iterable[CameraView]], outbox: Callable[[], dict[str, int]] | None = None,
-                 ) -> None:
+                 communes: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None) -> None:
         self.views = views
         self.outbox = outbox
+        self.communes = communes
 
     def describe(self) -> Iterator[Any]:
         return iter(())  # dynamic: don't let the registry call collect() at registration
 
+    def _commune_names(self) -> dict[str, str]:
+        c = self.communes
+        return dict((c() if callable(c) else c) or {})
+
     def collect(self) -> Iterator[Any]:
         labels = ["camera", "commune"]
         up = GaugeMetricFamily("camwatch_camera_up", "1 if the last check got a usable picture, else 0.", labels=labels)
-        status = StateSetMetricFamily("camwatch_camera_status", "The camera's health status.", labels=labels)
+        status = GaugeMetricFamily("camwatch_camera_status",
+                                   "1 for the camera's current status (unknown, ok, degraded, down, maintenance), "
+                                   "0 for the others.", labels=[*labels, "status"])
         incident = GaugeMetricFamily("camwatch_camera_incident_open", "1 for the kind of the camera's open incident.",
                                      labels=[*labels, "kind"])
         def g(name: str, doc: str) -> GaugeMetricFamily:
@@ -116,16 +139,18 @@ class CameraCollector(Collector):
             "recording_age_s": g("recording_age_seconds", "Age of the camera's newest recording (ONVIF Profile G)."),
         }
         fails = GaugeMetricFamily("camwatch_camera_consecutive_failures", "Consecutive failing checks.", labels=labels)
-        info = InfoMetricFamily("camwatch_camera", "Camera facts.",
+        info = InfoMetricFamily("camwatch_camera", "Camera facts; `name` is the camera's human name.",
                                 labels=["camera", "commune", "name", "codec", "resolution", "model", "firmware"])
-        states = [s.value for s in Status]
+        names = self._commune_names()
+        seen: dict[str, str] = {}
         n = 0
         for v in self.views():
             n += 1
             lv = [v.camera, v.commune]
             if v.verdict is not None:
                 up.add_metric(lv, 0.0 if Verdict(v.verdict) in DOWN_VERDICTS else 1.0)
-            status.add_metric(lv, {s: s == v.status for s in states})
+            for s in STATUSES:
+                status.add_metric([*lv, s], 1.0 if s == v.status else 0.0)
             if v.incident_kind:
                 incident.add_metric([*lv, v.incident_kind], 1.0)
             for key, fam in gauges.items():
@@ -136,7 +161,12 @@ class CameraCollector(Collector):
             res = f"{v.width}x{v.height}" if v.width else ""
             info.add_metric(lv, {"name": v.name, "codec": v.codec or "", "resolution": res, "model": v.model or "",
                                  "firmware": v.firmware or ""})
-        yield from (up, status, incident, *gauges.values(), fails, info)
+            seen.setdefault(v.commune, v.commune_name)
+        communes = InfoMetricFamily("camwatch_commune", "Commune facts; `name` is the commune's human name.",
+                                    labels=["commune", "name"])
+        for commune in sorted(names.keys() | seen.keys()):
+            communes.add_metric([commune], {"name": names.get(commune) or seen.get(commune) or commune})
+        yield from (up, status, incident, *gauges.values(), fails, info, communes)
         yield GaugeMetricFamily("camwatch_cameras", "Cameras configured and monitored (not retired).", value=n)
         if self.outbox is not None:
             try:
