@@ -46,7 +46,8 @@ class Monitor:
         self.metrics = metrics or Metrics()
         self.views = Views(config)
         self.job = CheckJob(config, engine, self.node, self.metrics, self.views, cluster=self.cluster)
-        self.metrics.registry.register(CameraCollector(self.views.current, partial(repo.outbox_counts_of, engine)))
+        self.metrics.registry.register(CameraCollector(self.views.current, partial(repo.outbox_counts_of, engine),
+                                                       communes=self._commune_names))
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=config.file.defaults.concurrency)},
             job_defaults={"coalesce": True, "max_instances": 1}, timezone=dt.UTC)
@@ -59,6 +60,9 @@ class Monitor:
         self._intervals: dict[str, float] = {}
         self._running: set[str] = set()
         self._guard = threading.Lock()
+
+    def _commune_names(self) -> dict[str, str]:
+        return {c.id: c.name for c in self.config.file.communes}
 
     def _sync(self, config: Config, now: dt.datetime) -> None:
         with self.engine.begin() as conn:

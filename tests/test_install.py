@@ -24,7 +24,10 @@ ROOT = Path(__file__).parent.parent
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     base = tmp_path_factory.mktemp("install")
     wheels = base / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
+    src = base / "src"  # built from a copy: setuptools writes build/ into the tree it builds
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "*state",
+                                                             "__pycache__", ".pytest_cache", ".ruff_cache"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(src)],
                    check=True, timeout=600, capture_output=True)
     (wheel,) = wheels.glob("camwatch-*.whl")
     paths = {"prefix": base / "opt" / "camwatch", "etc": base / "etc" / "camwatch", "units": base / "units",

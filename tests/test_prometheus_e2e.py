@@ -338,8 +338,6 @@ def test_every_dashboard_query_returns_data_when_its_scenario_holds(stack: Stack
         assert {r["metric"][v["name"]] for r in res} == (set(NAMES) if v["name"] == "commune" else set(CAMERAS))
 
 
-@pytest.mark.xfail(strict=True, reason="needs the daemon to pass the communes' names to CameraCollector "
-                                       "(scheduler.py, outside issue 14's files); remove this mark when it does")
 def test_alert_texts_and_dashboard_show_the_communes_names(stack: Stack) -> None:
     names = {r["metric"]["commune"]: r["metric"]["name"] for r in stack.query("camwatch_commune_info")}
     assert names == NAMES

@@ -1,5 +1,0 @@
-import sys
-
-from camwatch.cli import main
-
-sys.exit(main())

@@ -1,1 +1,0 @@
-"""Email alerts: routing (who gets what), the durable outbox, the messages, SMTP delivery."""

@@ -1,1 +1,0 @@
-"""Storage: SQLAlchemy tables (schema) and the few queries camwatch needs (repo)."""
