@@ -65,6 +65,7 @@ class CameraView:
     codec: str | None = None
     model: str | None = None
     firmware: str | None = None
+    gop_s: float | None = None  # the learned keyframe interval (0: every frame a keyframe)
     commune_name: str = ""  # the commune's human name; the collector's `communes` mapping wins, then the slug
 
 
@@ -131,12 +132,13 @@ class CameraCollector(Collector):
             "last_check_ts": g("last_check_timestamp_seconds", "When the last check started."),
             "duration_s": g("check_duration_seconds", "Duration of the last check."),
             "ttff_s": g("time_to_first_frame_seconds", "Time to the first decoded frame."),
-            "fps": g("fps", "Frame rate measured from packet timestamps."),
+            "fps": g("fps", "Frame rate, by the frames' timestamps when they agree with their arrival, else by arrival."),
             "bitrate_bps": g("bitrate_bytes_per_second", "Stream bitrate estimate (bytes, as Prometheus prefers)."),
             "luma": g("luma_ratio", "Mean brightness of the picture, 0 to 1."),
             "sharpness_ratio": g("sharpness_ratio", "Sharpness relative to this camera's baseline (1 = normal)."),
             "clock_offset_s": g("clock_offset_seconds", "Camera clock minus server clock."),
             "recording_age_s": g("recording_age_seconds", "Age of the camera's newest recording (ONVIF Profile G)."),
+            "gop_s": g("keyframe_interval_seconds", "Seconds between keyframes (GOP) as learned for this camera."),
         }
         fails = GaugeMetricFamily("camwatch_camera_consecutive_failures", "Consecutive failing checks.", labels=labels)
         info = InfoMetricFamily("camwatch_camera", "Camera facts; `name` is the camera's human name.",

@@ -15,7 +15,7 @@ from typing import Any
 from camwatch.config.settings import CheckSettings
 from camwatch.model import StreamFacts
 
-READ_MARGIN_S = 3.0  # open + a stalled read's timeout (see probe.rtsp.READ_TIMEOUT_S)
+READ_MARGIN_S = 3.0  # the open and a stalled read (probe.rtsp.READ_TIMEOUT_S = 2.5) with room
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ class Views:
                 v.ttff_s, v.fps, v.bitrate_bps = s.time_to_first_frame_s, s.fps, s.bitrate_bps
                 v.luma, v.sharpness_ratio = n.get("luma"), n.get("sharpness_ratio")
                 v.width, v.height, v.codec = s.width, s.height, s.codec
+                v.gop_s = 0.0 if s.intra_only else (s.gop_s if s.gop_s is not None else v.gop_s)
             if "clock_offset_s" in n:
                 v.clock_offset_s = n["clock_offset_s"]
             if "recording_age_s" in n:

@@ -82,8 +82,8 @@ class Factory(GstRtspServer.RTSPMediaFactory):
         if "tsjump" in shapes:  # two payloaders an hour of RTP time apart; the server switches 3 s in
             tail = pay.split(" ! rtph264pay")[0]
             desc = (f'( filesrc location="{clip}" ! {tail} ! tee name=t '
-                    f't. ! queue ! rtph264pay pt=96 timestamp-offset=1000 ! sel.sink_0 '
-                    f't. ! queue ! rtph264pay pt=96 timestamp-offset={1000 + 3600 * 90000} ! sel.sink_1 '
+                    f't. ! rtph264pay pt=96 timestamp-offset=1000 ! sel.sink_0 '
+                    f't. ! rtph264pay pt=96 timestamp-offset={1000 + 3600 * 90000} ! sel.sink_1 '
                     f'input-selector name=sel sync-streams=false ! identity name=pay0 )')
             bin_ = Gst.parse_launch(desc)
             sel = bin_.get_by_name("sel")
