@@ -48,16 +48,18 @@ section.annex { page: annex; break-before: page; }
 """
 
 
-def _cell(v: object, kind: T.Kind, lang: str, r: Report, first: bool) -> str:
+def _cell(v: object, kind: T.Kind, lang: str, r: Report, keep: bool) -> str:
     value, k = T.kind_of(v, kind)
-    cls = [*(["num"] if k in NOWRAP - {"moment", "day"} else []), *(["nowrap"] if k in NOWRAP or first else [])]
+    cls = [*(["num"] if k in NOWRAP - {"moment", "day"} else []), *(["nowrap"] if k in NOWRAP or keep else [])]
     attr = f" class='{' '.join(cls)}'" if cls else ""
     return f"<td{attr}>{e(T.text(value, k, lang, r.tz))}</td>"
 
 
 def table(t: T.Table, lang: str, r: Report, cls: str = "data") -> str:
     head = "".join(f"<th>{e(label)}</th>" for label, _ in t.columns)
-    body = "".join("<tr>" + "".join(_cell(v, kind, lang, r, k == 0 and t.key != "summary")
+    # ids and commune names stay on one line; other text wraps only between words
+    keep = [(k == 0 and t.key != "summary") or label == T.L[lang]["commune"] for k, (label, _) in enumerate(t.columns)]
+    body = "".join("<tr>" + "".join(_cell(v, kind, lang, r, keep[k])
                                      for k, (v, (_, kind)) in enumerate(zip(row, t.columns, strict=True))) + "</tr>"
                    for row in t.rows)
     return f"<table class='{cls}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -97,13 +99,13 @@ def to_html(r: Report, lang: str) -> str:
 <style>{CSS % {"page": w["page"]}}</style></head><body>
 {heading(r, lang)}
 <h1>{e(w['report'])}</h1>
-<p class="subtitle">{e(w['title'])} – {e(r.district)}{e(scope)}</p>
+<p class="subtitle">{e(w['subject'])} – {e(r.district)}{e(scope)}</p>
 <p class="period">{e(w['period'])}: {e(T.period_text(r, lang))}</p>
 <p class="meta">{e(w['generated'])}: {e(T.text(r.generated_at, "moment", lang, r.tz))}</p>
 <p class="note">{e(w['definition'])} {e(w['durations'])}</p>
 <h2>I. {e(w['summary'])}</h2>
 {table(T.summary(r, lang), lang, r, "data summary")}
-<h2>II. {e(w['availability'])}</h2>
+<h2>II. {e(w['charts'])}</h2>
 {charts}
 {signatures(r, lang)}
 {annexes}

@@ -18,7 +18,8 @@ from camwatch.words import date, hms, moment, pct, pct_change, until_today, verd
 Kind = Literal["text", "int", "pct", "change", "duration", "moment", "day"]
 
 L: dict[str, dict[str, str]] = {
-    "vi": {"title": "Báo cáo tình trạng hoạt động camera an ninh", "report": "BÁO CÁO", "period": "Kỳ báo cáo",
+    "vi": {"title": "Báo cáo tình trạng hoạt động camera an ninh", "report": "BÁO CÁO",
+           "subject": "Tình trạng hoạt động hệ thống camera an ninh", "charts": "Biểu đồ", "period": "Kỳ báo cáo",
            "from_to": "từ {a} đến {b}", "generated": "Lập lúc", "commune": "Xã/thị trấn", "communes": "Số xã/thị trấn",
            "cameras": "Số camera", "monitored": "Số camera được giám sát", "availability": "Tỷ lệ hoạt động",
            "down": "Mất tín hiệu", "degraded": "Kém chất lượng", "maintenance": "Bảo trì", "unmonitored": "Không giám sát",
@@ -37,7 +38,8 @@ L: dict[str, dict[str, str]] = {
            "durations": "Thời lượng ghi theo giờ:phút:giây.",
            "definition": "Tỷ lệ hoạt động = thời gian có hình tốt / (có hình tốt + mất tín hiệu + kém chất lượng); "
                          "thời gian bảo trì và không giám sát được tính riêng."},
-    "en": {"title": "Security camera availability report", "report": "REPORT", "period": "Period",
+    "en": {"title": "Security camera availability report", "report": "REPORT",
+           "subject": "Availability of the security camera system", "charts": "Charts", "period": "Period",
            "from_to": "{a} to {b}", "generated": "Generated at", "commune": "Commune", "communes": "Communes",
            "cameras": "Cameras", "monitored": "Cameras monitored", "availability": "Availability", "down": "Down",
            "degraded": "Degraded", "maintenance": "Maintenance", "unmonitored": "Not monitored", "incidents": "Incidents",
