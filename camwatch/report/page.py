@@ -27,7 +27,8 @@ body { font-family: "DejaVu Sans", sans-serif; font-size: 10.5pt; color: #000; m
 @media screen { body { max-width: 1100px; margin: 24px auto; padding: 0 16px; } }
 table.head { width: 100%%; border-collapse: collapse; margin-bottom: 6mm; }
 table.head td { border: none; text-align: center; vertical-align: top; padding: 0; font-size: 10pt; }
-table.head td.unit { width: 42%%; } .b { font-weight: bold; } .rule { width: 35%%; margin: 1mm auto 0; border-top: 1px solid #000; }
+table.head td.unit { width: 42%%; } .b { font-weight: bold; }
+.rule { width: 35%%; margin: 1mm auto 0; border-top: 1px solid #000; }
 .place { font-style: italic; text-align: right !important; padding-top: 3mm !important; }
 h1 { font-size: 14pt; text-align: center; margin: 4mm 0 1mm; }
 p.subtitle { text-align: center; font-weight: bold; margin: 0 0 2mm; }
@@ -57,8 +58,9 @@ def _cell(v: object, kind: T.Kind, lang: str, r: Report, keep: bool) -> str:
 
 def table(t: T.Table, lang: str, r: Report, cls: str = "data") -> str:
     head = "".join(f"<th>{e(label)}</th>" for label, _ in t.columns)
-    # ids and commune names stay on one line; other text wraps only between words
-    keep = [(k == 0 and t.key != "summary") or label == T.L[lang]["commune"] for k, (label, _) in enumerate(t.columns)]
+    # ids, commune names and fault names stay on one line; other text wraps only between words
+    short = {T.L[lang][k] for k in ("commune", "worst_fault", "kind", "status")}
+    keep = [(k == 0 and t.key != "summary") or label in short for k, (label, _) in enumerate(t.columns)]
     body = "".join("<tr>" + "".join(_cell(v, kind, lang, r, keep[k])
                                      for k, (v, (_, kind)) in enumerate(zip(row, t.columns, strict=True))) + "</tr>"
                    for row in t.rows)
