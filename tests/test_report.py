@@ -464,6 +464,16 @@ def test_report_command_writes_the_file(history: Engine, db_url: str, tmp_path: 
                           "-o", str(out), "-c", str(cfg)], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert out.exists() and "availability" in res.stdout
+    # into a folder: the file is named after the report (a CSV holds nothing but its table)
+    res = subprocess.run([sys.executable, "-m", "camwatch", "report", "--from", "01/04/2024", "--to", "02/04/2024",
+                          "--format", "csv", "-o", str(tmp_path), "-c", str(cfg)], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "bao-cao-camera-huyen-son-dong-2024-04-01-2024-04-02.csv").exists()
+    later = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    res = subprocess.run([sys.executable, "-m", "camwatch", "report", "--from", later, "--to", later, "-o", str(out),
+                          "-c", str(cfg)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and "has not begun" in res.stderr
 
 
 def test_monthly_report_is_emailed_once_with_the_file(history: Engine, tmp_path: Path) -> None:
