@@ -134,3 +134,38 @@ def local(at: dt.datetime | str, tz: ZoneInfo, fmt: str = "%H:%M %d/%m/%Y") -> s
     """A moment (a datetime or an ISO string) in the district's time zone."""
     when = dt.datetime.fromisoformat(at) if isinstance(at, str) else at
     return when.astimezone(tz).strftime(fmt)
+
+
+def hms(seconds: float) -> str:
+    """A duration to the second for a table, hours not wrapped into days: "38:05:00", "1:49:50"."""
+    s = round(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def pct_change(delta: float | None, lang: str) -> str:
+    """A change of a percentage, signed: "+1,2 %", "−3,4 %" (a real minus sign), "–" when unknown."""
+    if delta is None:
+        return "–"
+    return ("+" if delta >= 0 else "−") + pct(abs(delta), lang)
+
+
+def moment(at: dt.datetime, tz: ZoneInfo) -> str:
+    """A moment to the second, in the district's time zone: 01/04/2024 10:00:00."""
+    return at.astimezone(tz).strftime("%d/%m/%Y %H:%M:%S")
+
+
+MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+             "November", "December")
+
+
+def long_date(d: dt.date, lang: str) -> str:
+    """The date line of an administrative document: "ngày 02 tháng 4 năm 2024", "2 April 2024"."""
+    if lang == "vi":
+        return f"ngày {d.day:02d} tháng {d.month} năm {d.year}"
+    return f"{d.day} {MONTHS_EN[d.month - 1]} {d.year}"
+
+
+def until_today(at: dt.datetime, tz: ZoneInfo, lang: str) -> str:
+    """Where the figures of a period that has not ended stop: "đến 14:05 hôm nay", "to 14:05 today"."""
+    hm = at.astimezone(tz).strftime("%H:%M")
+    return f"đến {hm} hôm nay" if lang == "vi" else f"to {hm} today"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up camwatch on a fresh Debian 12 machine: system packages, a virtualenv in .venv, the package.
 #   scripts/setup.sh          what `camwatch demo` needs (GStreamer's RTSP server for the simulated fleet)
-#   scripts/setup.sh --test   also PostgreSQL (started), promtool and the test dependencies
+#   scripts/setup.sh --test   also PostgreSQL (started), promtool, Chromium and poppler-utils (the report's PDF)
+#                             and the test dependencies
 set -euo pipefail
 cd "$(dirname "$0")/.."
 test_mode=0
@@ -11,7 +12,7 @@ SUDO=""; AS_PG=(runuser -u postgres --)
 [ "$(id -u)" -ne 0 ] && SUDO="sudo" && AS_PG=(sudo -u postgres)
 pkgs=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-tools gstreamer1.0-plugins-base
       gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly)
-[ $test_mode = 1 ] && pkgs+=(postgresql systemd prometheus openssl chromium fonts-dejavu-core)
+[ $test_mode = 1 ] && pkgs+=(postgresql systemd prometheus openssl chromium fonts-dejavu-core poppler-utils)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -281,13 +281,13 @@ def monthly_report(conn: Connection, config: Config, now: dt.datetime, directory
     if done is not None:
         return 0
     start, end = report.period(last_month_end.replace(day=1), last_month_end, tz)
-    r = report.build(conn, config, start, end)
+    r = report.build(conn, config, start, end, now)
     fmt = config.file.report.format
     directory.mkdir(parents=True, exist_ok=True)
     n = 0
     for t in to:
         lang = _lang(config, t)
-        path = directory / f"camwatch-{key}-{lang}.{fmt}"
+        path = directory / report.file_name(r, fmt, lang)
         if not path.exists():
             report.write(r, fmt, lang, path)
         _email(conn, now, "report", t, lang, {"month": key, "timezone": config.district.timezone,

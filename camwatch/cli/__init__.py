@@ -117,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--commune")
     p.add_argument("--format", choices=["xlsx", "csv", "html", "pdf"], help="default: from the file name")
     p.add_argument("--lang", choices=["vi", "en"])
-    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="the file (its extension gives the format), or a folder: named after the report")
 
     p = cmd("sim", "demo:cmd_sim", "serve a simulated camera fleet over RTSP (needs the `sim` extra)")
     p.add_argument("--cameras", type=int, default=20, help="number of cameras (mounts cam001…)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import subprocess
 
 from camwatch import config as cfgmod
@@ -16,25 +17,31 @@ def cmd_report(args: argparse.Namespace) -> int:
     config = cfgmod.load(args.config, secrets=False)
     if args.date_to < args.date_from:
         raise UsageError("--to is before --from")
-    fmt = args.format or args.output.suffix.lstrip(".").lower()
+    into_folder = args.output.is_dir()  # a folder: the file is named after the report's title and period
+    fmt = args.format or ("" if into_folder else args.output.suffix.lstrip(".").lower())
     if fmt not in ("xlsx", "csv", "html", "pdf"):
         raise UsageError("give --format xlsx|csv|html|pdf (or an output file with that extension)")
     if args.commune and args.commune not in config.commune_ids:
         raise UsageError(f"unknown commune {args.commune!r}")
-    folder = args.output.resolve().parent
+    folder = args.output.resolve() if into_folder else args.output.resolve().parent
     if not folder.is_dir():
         raise UsageError(f"the folder {folder} does not exist")
+    now = dt.datetime.now(dt.UTC)
+    start, end = report.period(args.date_from, args.date_to, config.district.tz)
+    if start >= now:
+        raise UsageError("the period has not begun yet")
     engine = open_db(config)
     lang = args.lang or config.district.language
-    start, end = report.period(args.date_from, args.date_to, config.district.tz)
     with engine.connect() as conn:
-        r = report.build(conn, config, start, end, args.commune)
+        r = report.build(conn, config, start, end, now, args.commune)
+    out = args.output / report.file_name(r, fmt, lang) if into_folder else args.output
     try:
-        report.write(r, fmt, lang, args.output)
+        report.write(r, fmt, lang, out)
     except (RuntimeError, subprocess.CalledProcessError) as err:
         raise UsageError(f"cannot write the report: {err}") from None
     except OSError as err:
-        raise UsageError(f"cannot write {args.output}: {err.strerror}") from None
-    print(f"{args.output}: {len(r.communes)} communes, {len(r.cameras)} cameras, availability "
-          f"{report.pct(r.availability, lang)}")
+        raise UsageError(f"cannot write {out}: {err.strerror}") from None
+    until = f" (to {r.until.astimezone(config.district.tz):%H:%M} today)" if r.ongoing else ""
+    print(f"{out}: {len(r.communes)} communes, {len(r.cameras)} cameras, availability "
+          f"{report.pct(r.availability, lang)}{until}")
     return EXIT_OK

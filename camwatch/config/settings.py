@@ -298,9 +298,22 @@ class AlertSettings(Strict):
     daily_digest_at: str | None = Field(None, pattern=rf"^{_TIME}$")  # local time of a daily summary
 
 
+class Signer(Strict):
+    """One signature of the report: the role printed above the space to sign, the name below it."""
+
+    title: str = Field(min_length=1)  # "Người lập biểu", "Thủ trưởng đơn vị"
+    name: str = ""
+
+
 class ReportSettings(Strict):
+    """`[report]`: the monthly email and the heading and signatures of an administrative report."""
+
     monthly_to: list[str] = []  # technician ids who get the previous month's report on the 1st
     format: Literal["xlsx", "pdf", "html", "csv"] = "xlsx"
+    unit: str | None = None  # the issuing unit, top left: "CÔNG AN HUYỆN SƠN ĐỘNG"
+    parent_unit: str | None = None  # above it: "CÔNG AN TỈNH BẮC GIANG"
+    place: str | None = None  # the date line: "Sơn Động, ngày 02 tháng 4 năm 2024"
+    signers: list[Signer] | None = Field(None, max_length=4)  # default: Người lập biểu, Thủ trưởng đơn vị
 
 
 class ConfigFile(Strict):
