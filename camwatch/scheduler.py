@@ -47,7 +47,7 @@ class Monitor:
         self.views = Views(config)
         self.job = CheckJob(config, engine, self.node, self.metrics, self.views, cluster=self.cluster)
         self.metrics.registry.register(CameraCollector(self.views.current, partial(repo.outbox_counts_of, engine),
-                                                       communes=self._commune_names))
+                                                       communes=lambda: {c.id: c.name for c in self.config.file.communes}))
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=config.file.defaults.concurrency)},
             job_defaults={"coalesce": True, "max_instances": 1}, timezone=dt.UTC)
@@ -61,13 +61,9 @@ class Monitor:
         self._running: set[str] = set()
         self._guard = threading.Lock()
 
-    def _commune_names(self) -> dict[str, str]:
-        return {c.id: c.name for c in self.config.file.communes}
-
     def _sync(self, config: Config, now: dt.datetime) -> None:
         with self.engine.begin() as conn:
-            repo.sync_cameras(conn, ({"id": c.id, "commune": c.cfg.commune, "name": c.cfg.name,
-                                      "location": c.cfg.location} for c in config.cameras.values()), now)
+            repo.sync_cameras(conn, (c.row for c in config.cameras.values()), now)
 
     # ------------------------------------------------------------ life cycle
     def start(self) -> None:

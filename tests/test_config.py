@@ -53,7 +53,9 @@ def test_passwords_come_from_env_or_file_and_never_print(tmp_path: Path, monkeyp
             f'user = "admin"\npassword_file = "{secret_file}"\n'
     cfg = cfgmod.loads(text)
     cam1, cam2 = cfg.cameras["YD-01"], cfg.cameras["YD-02"]
-    assert cam2.url() == "rtsp://admin:S3cr3tF1le%23%40%3Ax@10.0.0.2/s"
+    assert cam2.password is not None and cam2.password.get_secret_value() == "S3cr3tF1le#@:x"
+    assert with_credentials(cam2.cfg.rtsp_url or "", cam2.user, cam2.password.get_secret_value()) == \
+        "rtsp://admin:S3cr3tF1le%23%40%3Ax@10.0.0.2/s"
     assert cam1.password is not None and cam1.password.get_secret_value() == "S3cr3tEnv#@:x"
     for shown in (repr(cfg), str(cfg.file), repr(cam1), repr(cam2), cfg.file.model_dump_json()):
         assert "S3cr3t" not in shown

@@ -13,7 +13,6 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import SecretStr, ValidationError
 
@@ -28,7 +27,6 @@ from camwatch.config.settings import (
     OnvifSettings,
     Thresholds,
 )
-from camwatch.urls import with_credentials
 
 DEFAULT_CONFIG = Path("config/cameras.toml")
 
@@ -104,15 +102,10 @@ class ResolvedCamera:
             return self.cfg.source
         return "rtsp" if self.cfg.rtsp_url or self.cfg.onvif else "snapshot"
 
-    def url(self, discovered: str | None = None) -> str:
-        """The URL with credentials, for the probe only (the configured one, or the one ONVIF gave)."""
-        base = self.cfg.rtsp_url or discovered
-        if base is None:
-            raise ValueError(f"camera {self.id}: no stream address yet")
-        parts = urlsplit(base)
-        if parts.username:  # a device that hands out its URI with credentials in it: ours replace them
-            base = base.replace(parts.netloc, parts.netloc.rsplit("@", 1)[1], 1)
-        return with_credentials(base, self.user, self.password.get_secret_value() if self.password else None)
+    @property
+    def row(self) -> dict[str, str]:
+        """What the database mirrors of the camera."""
+        return {"id": self.id, "commune": self.cfg.commune, "name": self.cfg.name, "location": self.cfg.location}
 
     def __repr__(self) -> str:
         return f"ResolvedCamera({self.id!r})"
