@@ -15,6 +15,7 @@ from typing import Any
 from camwatch.config.settings import CheckSettings
 from camwatch.model import StreamFacts
 
+LONG_GOP_S = 5.0  # above this a check waits for one keyframe, not two
 READ_MARGIN_S = 3.0  # the open and a stalled read (probe.rtsp.READ_TIMEOUT_S = 2.5) with room
 
 
@@ -40,7 +41,7 @@ class StreamProfile:
 
     @property
     def long_gop(self) -> bool:
-        return bool(self.gop_s) and self.gop_s is not None and self.gop_s > 4.0
+        return self.gop_s is not None and self.gop_s > LONG_GOP_S
 
     def describe(self) -> str:
         """The facts an operator reads: "h264 640×360, 10 fps, keyframe every 12 s, over udp"."""
