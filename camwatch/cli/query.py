@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from camwatch import config as cfgmod
 from camwatch.cli.args import EXIT_OK, EXIT_STALE, UsageError
+from camwatch.profile import StreamProfile
 from camwatch.store import history, repo
 from camwatch.words import duration_short
 
@@ -64,6 +65,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "incident": {"kind": inc.kind, "since": _iso(inc.started_at, tz)} if inc else None,
                 "last_check": _iso(r.last_check_at if r else None, tz),
                 "last_verdict": r.last_verdict if r else None, "uptime": up,
+                "stream": StreamProfile.from_json(r.profile) if r is not None and r.profile else None,
             })
     checked = [dt.datetime.fromisoformat(r["last_check"]) for r in rows if r["last_check"]]
     newest = max(checked, default=None)
@@ -71,7 +73,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     stale_s = (now - newest).total_seconds() if newest else None
     stale = stale_s is not None and stale_s > STALE_INTERVALS * longest
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(json.dumps([{**r, "stream": r["stream"].to_json() if r["stream"] else None} for r in rows],
+                         ensure_ascii=False, indent=2))
         return EXIT_STALE if stale else EXIT_OK
     if stale and stale_s is not None:
         print(f"!! STALE DATA: the newest check is {duration_short(stale_s)} old (more than {STALE_INTERVALS} check "
@@ -85,13 +88,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     def pct(v: float | None) -> str:
         return "-" if v is None else f"{v:.1f}%"
 
+    def gop(p: StreamProfile | None) -> str:
+        return "-" if p is None or p.gop_s is None else ("intra" if p.gop_s == 0 else f"{p.gop_s:.3g}s")
+
     print(f"{'CAMERA':<8} {'COMMUNE':<16} {'STATUS':<11} {'SINCE':<11} {'INCIDENT':<22} {'LAST CHECK':<11} "
-          f"{'UP 24h':>7} {'7d':>7} {'30d':>7}")
+          f"{'UP 24h':>7} {'7d':>7} {'30d':>7} {'GOP':>6}")
     for r in rows:
         inc = f"{r['incident']['kind']} {local(r['incident']['since'])}" if r["incident"] else "-"
         print(f"{r['camera']:<8} {r['commune_name'][:16]:<16} {r['status']:<11} {local(r['since']):<11} {inc:<22} "
               f"{local(r['last_check']):<11} {pct(r['uptime']['24h']):>7} {pct(r['uptime']['7d']):>7} "
-              f"{pct(r['uptime']['30d']):>7}")
+              f"{pct(r['uptime']['30d']):>7} {gop(r['stream']):>6}")
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
