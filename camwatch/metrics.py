@@ -58,6 +58,7 @@ class CameraView:
     codec: str | None = None
     model: str | None = None
     firmware: str | None = None
+    acknowledged: bool = False  # the open incident has been acknowledged (`camwatch incidents ack`)
 
 
 class Metrics:
@@ -116,6 +117,9 @@ class CameraCollector(Collector):
             "recording_age_s": g("recording_age_seconds", "Age of the camera's newest recording (ONVIF Profile G)."),
         }
         fails = GaugeMetricFamily("camwatch_camera_consecutive_failures", "Consecutive failing checks.", labels=labels)
+        acked = GaugeMetricFamily("camwatch_camera_incident_acknowledged",
+                                  "1 if the camera's open incident is acknowledged, 0 if not (no series: none open).",
+                                  labels=labels)
         info = InfoMetricFamily("camwatch_camera", "Camera facts.",
                                 labels=["camera", "commune", "name", "codec", "resolution", "model", "firmware"])
         states = [s.value for s in Status]
@@ -128,6 +132,7 @@ class CameraCollector(Collector):
             status.add_metric(lv, {s: s == v.status for s in states})
             if v.incident_kind:
                 incident.add_metric([*lv, v.incident_kind], 1.0)
+                acked.add_metric(lv, 1.0 if v.acknowledged else 0.0)
             for key, fam in gauges.items():
                 value = getattr(v, key)
                 if value is not None:
@@ -136,7 +141,7 @@ class CameraCollector(Collector):
             res = f"{v.width}x{v.height}" if v.width else ""
             info.add_metric(lv, {"name": v.name, "codec": v.codec or "", "resolution": res, "model": v.model or "",
                                  "firmware": v.firmware or ""})
-        yield from (up, status, incident, *gauges.values(), fails, info)
+        yield from (up, status, incident, *gauges.values(), fails, acked, info)
         yield GaugeMetricFamily("camwatch_cameras", "Cameras configured and monitored (not retired).", value=n)
         if self.outbox is not None:
             try:
