@@ -3,8 +3,9 @@ where, what is wrong since when, what was tried, what to check first, and the pi
 captioned for what it is. Pure: payload in, message out.
 
 Headers: Python's own folding of a long non-ASCII header puts a space between two RFC 2047 encoded
-words, which every compliant reader drops ("Cầu CẩmĐàn"). `HEADERS` folds Subject and the names in
-From/To itself: whole UTF-8 text in base64 encoded words, every space inside a word.
+words, which every compliant reader drops ("Cầu CẩmĐàn"). `HEADERS` folds Subject itself: the whole
+UTF-8 text in base64 encoded words, every space inside a word; a display name in From/To is one encoded
+word (see `short_name`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,16 @@ def encoded_words(text: str) -> list[str]:
     return [f"=?utf-8?b?{base64.b64encode(w.encode()).decode()}?=" for w in words if w]
 
 
+def short_name(name: str) -> str:
+    """A display name that fits one encoded word. Readers disagree on the space between two encoded words
+    of a name (RFC 2047 drops it, Python's address parser keeps it), so a name is never split: one longer
+    than 42 bytes is cut at a space, with "…"."""
+    name = unicodedata.normalize("NFC", name)
+    while len(name.encode()) > _WORD_BYTES:
+        name = (name.rstrip("…").rsplit(" ", 1)[0] if " " in name.rstrip("…") else name[:-2]) + "…"
+    return name
+
+
 class ExactHeaders(EmailPolicy):
     """`email.policy.default`, except that non-ASCII Subject and display names are folded exactly."""
 
@@ -57,8 +68,8 @@ class ExactHeaders(EmailPolicy):
         if key in ("from", "to", "reply-to") and getattr(value, "addresses", None):
             parts = []
             for a in value.addresses:
-                shown = " ".join(encoded_words(a.display_name)) + " " if a.display_name else ""
-                parts.append(f"{shown}<{a.addr_spec}>")
+                shown = [encoded_words(short_name(a.display_name))[0]] if a.display_name else []
+                parts.append(f"{self.linesep} ".join([*shown, f"<{a.addr_spec}>"]))
             return f"{name}: " + f",{self.linesep} ".join(parts) + self.linesep
         return None
 
