@@ -77,7 +77,8 @@ def district(tmp_path: Path, smtp: SmtpServer):
     engine.dispose()
 
 
-def delivered(config: cfgmod.Config, engine: Engine, smtp: SmtpServer, when: dt.datetime) -> dict[str, email.message.EmailMessage]:
+def delivered(config: cfgmod.Config, engine: Engine, smtp: SmtpServer,
+              when: dt.datetime) -> dict[str, email.message.EmailMessage]:
     routed(config, engine, when)
     send_due(engine, config, SmtpTransport.from_config(config).send, "n", lambda: when)
     return {m["To"].addresses[0].addr_spec: m for m in smtp.sink.messages}
