@@ -253,7 +253,7 @@ def _steady(conn: Connection, config: Config, now: dt.datetime, ev: Any, inc: An
     incident still open becomes notified by it, so its reminders and its recovery email follow."""
     at = ev.created_at
     since = dt.datetime.fromisoformat(ev.payload["flapping_since"]) if ev.payload.get("flapping_since") else at
-    outages = acks.incidents_since(conn, cam.id, since)
+    outages = acks.incidents_opened_since(conn, cam.id, since)
     down_s = sum(((min(i.closed_at, at) if i.closed_at else at) - i.started_at).total_seconds() for i in outages
                  if i.severity == "down")
     current = inc if inc is not None and inc.closed_at is None else None

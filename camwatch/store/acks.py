@@ -49,7 +49,7 @@ def latest_picture(conn: Connection, camera_id: str) -> tuple[str | None, dt.dat
     return (row.latest_snapshot, row.latest_snapshot_at) if row else (None, None)
 
 
-def incidents_since(conn: Connection, camera_id: str, since: dt.datetime) -> list[Any]:
-    """A camera's incidents that started at or after `since` (a flapping period's outages)."""
+def incidents_opened_since(conn: Connection, camera_id: str, since: dt.datetime) -> list[Any]:
+    """A camera's incidents opened at or after `since` (a flapping period's outages)."""
     return list(conn.execute(select(incidents).where(incidents.c.camera_id == camera_id,
-                                                     incidents.c.started_at >= since).order_by(incidents.c.started_at)))
+                                                     incidents.c.opened_at >= since).order_by(incidents.c.started_at)))
