@@ -30,6 +30,7 @@ MIME = {"jpg": ("image", "jpeg"), "jpeg": ("image", "jpeg"), "pdf": ("applicatio
         "xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         "html": ("text", "html"), "csv": ("text", "csv")}
 
+NO_PICTURE = ("offline", "timeout", "auth_failed", "not_found", "protocol_error", "no_video")  # the attempt failed
 _WORD_BYTES = 42  # 42 bytes → 56 base64 characters → a 68-character encoded word: "Subject: " + it fits 78
 
 
@@ -210,7 +211,7 @@ def content(p: dict[str, Any], pictures: Sequence[Picture] | None = None) -> tup
     if kind in ("reminder", "escalation") and p.get("now"):
         secs = (dt.datetime.fromisoformat(p["now"]) - dt.datetime.fromisoformat(p["started_at"])).total_seconds()
         lines.append((w["open_for"], duration(secs, lang)))
-    if p.get("host") and p.get("severity") == "down":
+    if p.get("host") and p.get("verdict") in NO_PICTURE:
         proto = PROTOCOLS[lang].get(p.get("source", "rtsp"), PROTOCOLS[lang]["rtsp"])
         lines.append((w["tried"], f"{proto} {w['to']} {p['host']}: {attempt(p.get('reason', ''), p['verdict'], lang)}"))
     lines.append((w["check"], check))
@@ -229,7 +230,7 @@ def _picture_lines(p: dict[str, Any], w: dict[str, str], lang: str,
     lines = [(w["attached"] if i == 0 else "", caption(pic, lang, p)) for i, pic in enumerate(pictures)]
     if not any(pic.role == "last_good" for pic in pictures):
         lines.append(("", w["no_good_picture"]))
-    if not any(pic.role in ("first_bad", "latest") for pic in pictures) and p.get("severity") == "down":
+    if not any(pic.role in ("first_bad", "latest") for pic in pictures) and p.get("verdict") in NO_PICTURE:
         lines.append(("", w["no_bad_picture"]))
     return lines
 
