@@ -110,10 +110,11 @@ def build(payload: dict[str, Any], sender: str, recipient: str, message_id: str,
     msg["Content-Language"] = lang
     text = "\n".join(label + ": " + value if label else value for label, value in lines)
     msg.set_content(text + "\n\n-- \ncamwatch\n")
+    wrap = "overflow-wrap:anywhere;word-break:break-word"  # a long link must not widen a phone's screen
     rows = "".join(
-        f"<tr><th style='text-align:left;padding:4px 8px;vertical-align:top'>{html.escape(label)}</th>"
-        f"<td style='padding:4px 8px'>{_link(value)}</td></tr>" if label else
-        f"<tr><td colspan='2' style='padding:8px'>{html.escape(value)}</td></tr>" for label, value in lines)
+        f"<tr><th style='text-align:left;padding:4px 6px;vertical-align:top;width:32%;{wrap}'>{html.escape(label)}</th>"
+        f"<td style='padding:4px 6px;{wrap}'>{_link(value)}</td></tr>" if label else
+        f"<tr><td colspan='2' style='padding:6px;{wrap}'>{html.escape(value)}</td></tr>" for label, value in lines)
     figures = "".join(
         f"<figure style='margin:12px 0'><img src='cid:pic-{i}' alt='{html.escape(cap)}' style='width:100%;"
         f"max-width:640px'><figcaption style='font-size:15px'>{html.escape(cap)}</figcaption></figure>"
@@ -121,7 +122,8 @@ def build(payload: dict[str, Any], sender: str, recipient: str, message_id: str,
     msg.add_alternative(
         f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><meta name='viewport' "
         f"content='width=device-width'></head><body style='font-family:sans-serif;font-size:16px;margin:8px'>"
-        f"<h2 style='font-size:20px'>{html.escape(subject)}</h2><table>{rows}</table>{figures}</body></html>",
+        f"<h2 style='font-size:20px;{wrap}'>{html.escape(subject)}</h2>"
+        f"<table style='width:100%;table-layout:fixed;border-collapse:collapse'>{rows}</table>{figures}</body></html>",
         subtype="html")
     if pictures:
         html_part = msg.get_payload()[1]  # type: ignore[index]
