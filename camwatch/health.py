@@ -56,6 +56,7 @@ class State:
     incident: Incident | None = None
     recent_opens: tuple[dt.datetime, ...] = ()
     flapping: bool = False
+    flapping_since: dt.datetime | None = None
     last_check_at: dt.datetime | None = None
     bad_since: dt.datetime | None = None  # start of the current run of down checks (for back-off)
 
@@ -77,6 +78,7 @@ class State:
             incident=(Incident(Verdict(inc["kind"]), Status(inc["severity"]), inc["started_at"], inc["opened_at"])
                       if inc else None),
             recent_opens=tuple(d.get("recent_opens", ())), flapping=d.get("flapping", False),
+            flapping_since=d.get("flapping_since"),
             last_check_at=d.get("last_check_at"), bad_since=d.get("bad_since"),
         )
 
@@ -145,18 +147,25 @@ def step(state: State, verdict: Verdict, at: dt.datetime, policy: Policy,
             out.append(Transition(Event.OPENED, at, s.status, sev, new))
             s = replace(s, incident=new, recent_opens=(*opens, at))
             if not s.flapping and len(s.recent_opens) >= policy.flap_threshold:
-                s = replace(s, flapping=True)
+                s = replace(s, flapping=True, flapping_since=s.recent_opens[0])
                 out.append(Transition(Event.FLAPPING, at, s.status, sev, new,
-                                      details={"opened_in_window": len(s.recent_opens)}))
-    if s.flapping and not s.recent_opens:
-        s = replace(s, flapping=False)
-        out.append(Transition(Event.STEADY, at, s.status, s.status))
+                                      details={"opened_in_window": len(s.recent_opens),
+                                               "stable_s": policy.flap_stable_s or policy.flap_window_s}))
 
     new_status = _status(s, in_maintenance)
     if new_status is not state.status:
         s = replace(s, status=new_status, since=at)
         out.append(Transition(Event.STATUS, at, state.status, new_status,
                               s.incident, details={"verdict": str(verdict)}))
+    # stable again: no change of status and no incident opened for `flap_stable_s`
+    stable_s = policy.flap_stable_s or policy.flap_window_s
+    last_open = max(s.recent_opens, default=None)
+    if s.flapping and s.since is not None and (at - s.since).total_seconds() >= stable_s \
+            and (last_open is None or (at - last_open).total_seconds() >= stable_s):
+        since = s.flapping_since
+        s = replace(s, flapping=False, flapping_since=None, recent_opens=())
+        out.append(Transition(Event.STEADY, at, s.status, s.status, s.incident,
+                              details={"flapping_since": since.isoformat() if since else None, "stable_s": stable_s}))
     return s, out
 
 

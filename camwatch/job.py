@@ -27,7 +27,7 @@ from camwatch.model import CheckResult
 from camwatch.pipeline import Outcome, run_check, utcnow
 from camwatch.profile import StreamProfile
 from camwatch.snapshots import SnapshotStore
-from camwatch.store import leases, repo
+from camwatch.store import acks, leases, repo
 from camwatch.views import Views
 
 if TYPE_CHECKING:
@@ -91,13 +91,15 @@ class CheckJob:
                 repo.record_check(conn, result, interval_s, new_state, transitions,
                                   new_baseline.to_bytes() if new_baseline else None, self.node, pictures,
                                   outcome.profile.to_json() if outcome.profile else None)
+                acked = acks.open_incident_acknowledged(conn, cam.id) if new_state.incident else False
         except leases.LeaseLost:
             log.warning("camera=%s lease lost during the check: result left to the node that holds it", cam.id)
             return None
-        self._observe(cam, result, new_state, transitions)
+        self._observe(cam, result, new_state, transitions, acked)
         return Done(result, new_state, next_interval(new_state, cam.check.interval_s, at, self.config.health))
 
-    def _observe(self, cam: ResolvedCamera, result: CheckResult, state: State, transitions: Sequence[Transition]) -> None:
+    def _observe(self, cam: ResolvedCamera, result: CheckResult, state: State, transitions: Sequence[Transition],
+                 acknowledged: bool = False) -> None:
         m = self.metrics
         m.checks.labels(str(result.verdict)).inc()
         m.check_duration.observe(result.duration_s)
@@ -105,7 +107,7 @@ class CheckJob:
         for t in transitions:
             if t.event is Event.OPENED and t.incident:
                 m.transitions.labels(str(t.incident.kind)).inc()
-        self.views.observe(cam, result, state)
+        self.views.observe(cam, result, state, acknowledged)
         log.debug("camera=%s verdict=%s status=%s duration=%.2fs reason=%s", cam.id, result.verdict,
                   state.status, result.duration_s, result.reason)
         for t in transitions:

@@ -66,6 +66,7 @@ class CameraView:
     model: str | None = None
     firmware: str | None = None
     gop_s: float | None = None  # the learned keyframe interval (0: every frame a keyframe)
+    acknowledged: bool = False  # the open incident has been acknowledged (`camwatch incidents ack`)
     commune_name: str = ""  # the commune's human name; the collector's `communes` mapping wins, then the slug
 
 
@@ -141,6 +142,9 @@ class CameraCollector(Collector):
             "gop_s": g("keyframe_interval_seconds", "Seconds between keyframes (GOP) as learned for this camera."),
         }
         fails = GaugeMetricFamily("camwatch_camera_consecutive_failures", "Consecutive failing checks.", labels=labels)
+        acked = GaugeMetricFamily("camwatch_camera_incident_acknowledged",
+                                  "1 if the camera's open incident is acknowledged, 0 if not (no series: none open).",
+                                  labels=labels)
         info = InfoMetricFamily("camwatch_camera", "Camera facts; `name` is the camera's human name.",
                                 labels=["camera", "commune", "name", "codec", "resolution", "model", "firmware"])
         names = self._commune_names()
@@ -155,6 +159,7 @@ class CameraCollector(Collector):
                 status.add_metric([*lv, s], 1.0 if s == v.status else 0.0)
             if v.incident_kind:
                 incident.add_metric([*lv, v.incident_kind], 1.0)
+                acked.add_metric(lv, 1.0 if v.acknowledged else 0.0)
             for key, fam in gauges.items():
                 value = getattr(v, key)
                 if value is not None:
@@ -168,7 +173,7 @@ class CameraCollector(Collector):
                                     labels=["commune", "name"])
         for commune in sorted(names.keys() | seen.keys()):
             communes.add_metric([commune], {"name": names.get(commune) or seen.get(commune) or commune})
-        yield from (up, status, incident, *gauges.values(), fails, info, communes)
+        yield from (up, status, incident, *gauges.values(), fails, acked, info, communes)
         yield GaugeMetricFamily("camwatch_cameras", "Cameras configured and monitored (not retired).", value=n)
         if self.outbox is not None:
             try:

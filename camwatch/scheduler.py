@@ -80,10 +80,10 @@ class Monitor:
             for cam in self.config.cameras.values():
                 self._schedule(cam.id, cam.check.interval_s, now + _offset(cam.id, cam.check.interval_s))
         add(self._heartbeat, IntervalTrigger(seconds=5), id="__heartbeat__", next_run_time=now)
-        if self.config.file.smtp is not None:
+        if self.config.file.smtp is not None or self.config.file.webhook is not None:
             add(self._alerts, IntervalTrigger(seconds=ALERTS_EVERY_S), id="__alerts__", next_run_time=now)
         else:
-            log.warning("no [smtp] in the config: email alerts are off (transitions stay in the outbox)")
+            log.warning("no [smtp] nor [webhook] in the config: alerts are off (transitions stay in the outbox)")
         add(history.rollup_old, IntervalTrigger(hours=6), args=[self.engine, self.config.district.retention_days],
             id="__rollup__", next_run_time=now + dt.timedelta(minutes=5))
         self.scheduler.start()

@@ -76,16 +76,22 @@ class SnapshotStore:
     def keep(self, result: CheckResult, state: State, transitions: Sequence[Transition]) -> dict[str, str]:
         """Keep the latest, last good and first bad picture; copy the pair aside when an incident opens.
 
-        Returns what the check row and a new incident refer to (`last_good`, `first_bad`, `last_good_at_open`)."""
+        Returns what the check row and a new incident refer to (`last_good`, `latest`, `first_bad`,
+        `last_good_at_open`). A picture is only ever kept under the name of what it is: a failing run that
+        starts without a picture (offline) removes the previous run's first bad picture, so an old one is
+        never attached as this incident's."""
         d = self.directory / safe_name(result.camera)
         out: dict[str, str] = {}
         try:
+            if not result.ok and state.fail_streak == 1:
+                if result.jpeg is not None:
+                    write_atomic(d / "first-bad.jpg", result.jpeg)
+                else:
+                    (d / "first-bad.jpg").unlink(missing_ok=True)
             if result.jpeg is not None:
                 if result.ok:
                     out["last_good"] = str(write_atomic(d / "last-good.jpg", result.jpeg))
-                elif state.fail_streak == 1:
-                    write_atomic(d / "first-bad.jpg", result.jpeg)
-                write_atomic(d / "latest.jpg", result.jpeg)
+                out["latest"] = str(write_atomic(d / "latest.jpg", result.jpeg))
             if any(t.event is Event.OPENED for t in transitions):
                 stamp = result.started_at.strftime("%Y%m%dT%H%M%SZ")
                 for name, key in (("first-bad", "first_bad"), ("last-good", "last_good_at_open")):

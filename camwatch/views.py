@@ -31,13 +31,15 @@ class Views:
     def load(self, engine: Engine) -> None:
         with engine.connect() as conn:
             rows = {r.id: r for r in repo.camera_rows(conn)}
-            open_kind = {r.camera_id: r.kind for r in repo.incident_rows(conn, open_only=True)}
+            open_incs = {r.camera_id: r for r in repo.incident_rows(conn, open_only=True)}
         views = {}
         for cam in self.config.cameras.values():
             r = rows.get(cam.id)
             v = self._new(cam)
             if r is not None:
-                v.status, v.verdict, v.incident_kind = r.status, r.last_verdict, open_kind.get(cam.id)
+                inc = open_incs.get(cam.id)
+                v.status, v.verdict, v.incident_kind = r.status, r.last_verdict, inc.kind if inc else None
+                v.acknowledged = bool(inc.acknowledged) if inc else False
                 v.last_check_ts = r.last_check_at.timestamp() if r.last_check_at else None
                 v.width, v.height, v.model, v.firmware = r.width, r.height, r.model, r.firmware
                 v.consecutive_failures = State.from_json(r.state).fail_streak
@@ -52,12 +54,15 @@ class Views:
             for cam in config.cameras.values():
                 self._views.setdefault(cam.id, self._new(cam))
 
-    def observe(self, cam: ResolvedCamera, result: CheckResult, state: State) -> None:
+    def observe(self, cam: ResolvedCamera, result: CheckResult, state: State, acknowledged: bool = False) -> None:
+        """After a check; `acknowledged`: its open incident is (read in the check's transaction, so an `ack`
+        from the command line shows from the camera's next check on)."""
         s, n = result.stream, result.numbers
         with self._lock:
             v = self._views.setdefault(cam.id, self._new(cam))
             v.status, v.verdict = str(state.status), str(result.verdict)
             v.incident_kind = str(state.incident.kind) if state.incident else None
+            v.acknowledged = acknowledged and state.incident is not None
             v.last_check_ts, v.duration_s = result.started_at.timestamp(), result.duration_s
             v.consecutive_failures = state.fail_streak
             if result.error is None:  # keep the last known stream facts while a camera is unreachable

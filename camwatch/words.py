@@ -11,78 +11,86 @@ from zoneinfo import ZoneInfo
 
 LANGUAGES = ("vi", "en")
 
-# verdict → (headline, what is wrong, what to check first), per language: what an email says
+# verdict → its one name, per language: a table (report, CLI) prints it as is, an email's headline in capitals
+NAMES: dict[str, dict[str, str]] = {
+    "vi": {"ok": "bình thường", "offline": "mất kết nối", "timeout": "không phản hồi", "auth_failed": "sai mật khẩu",
+           "not_found": "sai đường dẫn", "protocol_error": "lỗi giao tiếp", "no_video": "không có hình",
+           "black": "màn hình đen", "frozen": "hình bị đứng", "covered": "ống kính bị che", "blurred": "hình bị mờ",
+           "moved": "camera bị lệch", "clock": "sai giờ", "not_recording": "ngừng ghi hình"},
+    "en": {"ok": "ok", "offline": "offline", "timeout": "not answering", "auth_failed": "wrong password",
+           "not_found": "wrong stream path", "protocol_error": "protocol error", "no_video": "no video",
+           "black": "black picture", "frozen": "frozen picture", "covered": "lens covered", "blurred": "blurred",
+           "moved": "camera moved", "clock": "wrong clock", "not_recording": "not recording"},
+}
+
+# verdict → (headline, what is wrong, what to check first), per language: what an email says.
+# The headline is filled from NAMES below, so that a fault has one name in every output.
 VERDICTS: dict[str, dict[str, tuple[str, str, str]]] = {
     "vi": {
-        "offline": ("MẤT TÍN HIỆU", "Không kết nối được tới camera.",
+        "offline": ("", "Không kết nối được tới camera.",
                     "Kiểm tra nguồn điện của camera và thiết bị mạng (bộ chuyển đổi quang, switch, router 4G), dây cáp."),
-        "timeout": ("KHÔNG PHẢN HỒI", "Camera nhận kết nối nhưng không trả lời.",
+        "timeout": ("", "Camera nhận kết nối nhưng không trả lời.",
                     "Khởi động lại camera (tắt nguồn 10 giây rồi bật lại); kiểm tra đường truyền có chập chờn không."),
-        "auth_failed": ("SAI MẬT KHẨU", "Camera từ chối tên đăng nhập hoặc mật khẩu.",
+        "auth_failed": ("", "Camera từ chối tên đăng nhập hoặc mật khẩu.",
                         "Kiểm tra xem mật khẩu camera có bị đổi, hoặc camera có bị cài đặt lại về mặc định không."),
-        "not_found": ("SAI ĐƯỜNG DẪN", "Camera không có luồng video ở địa chỉ đã cấu hình.",
+        "not_found": ("", "Camera không có luồng video ở địa chỉ đã cấu hình.",
                       "Kiểm tra cấu hình luồng phụ (sub-stream) của camera; camera có bị thay hoặc cài lại không."),
-        "protocol_error": ("LỖI GIAO TIẾP", "Camera trả lời không đúng chuẩn RTSP.",
+        "protocol_error": ("", "Camera trả lời không đúng chuẩn RTSP.",
                            "Khởi động lại camera; kiểm tra địa chỉ IP có bị trùng với thiết bị khác không."),
-        "no_video": ("KHÔNG CÓ HÌNH", "Camera kết nối được nhưng không gửi hình.",
+        "no_video": ("", "Camera kết nối được nhưng không gửi hình.",
                      "Khởi động lại camera; kiểm tra cấu hình mã hóa video (H.264/H.265)."),
-        "black": ("MÀN HÌNH ĐEN", "Hình ảnh hoàn toàn đen.",
+        "black": ("", "Hình ảnh hoàn toàn đen.",
                   "Kiểm tra ống kính có bị che/đậy không, đèn hồng ngoại ban đêm có sáng không, dây tín hiệu."),
-        "frozen": ("HÌNH BỊ ĐỨNG", "Hình ảnh không thay đổi: camera bị treo.",
+        "frozen": ("", "Hình ảnh không thay đổi: camera bị treo.",
                    "Khởi động lại camera (tắt nguồn 10 giây rồi bật lại)."),
-        "covered": ("ỐNG KÍNH BỊ CHE", "Hình ảnh gần như không còn chi tiết: ống kính bị che hoặc bám bẩn.",
+        "covered": ("", "Hình ảnh gần như không còn chi tiết: ống kính bị che hoặc bám bẩn.",
                     "Kiểm tra và lau ống kính, vòm che; gỡ vật che (túi, vải, sơn, mạng nhện)."),
-        "blurred": ("HÌNH BỊ MỜ", "Hình ảnh mờ hơn nhiều so với bình thường.",
+        "blurred": ("", "Hình ảnh mờ hơn nhiều so với bình thường.",
                     "Lau ống kính và vòm che; chỉnh lại tiêu cự (lấy nét)."),
-        "moved": ("CAMERA BỊ LỆCH", "Camera không còn nhìn đúng hướng như trước.",
+        "moved": ("", "Camera không còn nhìn đúng hướng như trước.",
                   "Kiểm tra giá đỡ, chỉnh lại hướng camera như ban đầu."),
-        "clock": ("SAI GIỜ", "Đồng hồ của camera bị sai: bản ghi hình không dùng làm chứng cứ được.",
+        "clock": ("", "Đồng hồ của camera bị sai: bản ghi hình không dùng làm chứng cứ được.",
                   "Cài đặt lại giờ và máy chủ thời gian (NTP) cho camera; kiểm tra pin đồng hồ."),
-        "not_recording": ("NGỪNG GHI HÌNH", "Camera không còn ghi hình: không có bản ghi mới.",
+        "not_recording": ("", "Camera không còn ghi hình: không có bản ghi mới.",
                           "Kiểm tra thẻ nhớ/ổ cứng của camera hoặc đầu ghi (đầy, hỏng), lịch ghi hình."),
     },
     "en": {
-        "offline": ("OFFLINE", "The camera cannot be reached.",
+        "offline": ("", "The camera cannot be reached.",
                     "Check the camera's power and the network equipment (fibre converter, switch, 4G router), cables."),
-        "timeout": ("NOT ANSWERING", "The camera accepts connections but does not answer.",
+        "timeout": ("", "The camera accepts connections but does not answer.",
                     "Restart the camera (power off 10 seconds); check whether the link is unstable."),
-        "auth_failed": ("WRONG PASSWORD", "The camera refuses the user name or password.",
+        "auth_failed": ("", "The camera refuses the user name or password.",
                         "Check whether the camera's password was changed or the camera was reset to factory settings."),
-        "not_found": ("WRONG STREAM PATH", "The camera has no video stream at the configured address.",
+        "not_found": ("", "The camera has no video stream at the configured address.",
                       "Check the camera's sub-stream settings; was the camera replaced or reset?"),
-        "protocol_error": ("PROTOCOL ERROR", "The camera does not answer proper RTSP.",
+        "protocol_error": ("", "The camera does not answer proper RTSP.",
                            "Restart the camera; check that its IP address is not used by another device."),
-        "no_video": ("NO VIDEO", "The camera connects but sends no picture.",
+        "no_video": ("", "The camera connects but sends no picture.",
                      "Restart the camera; check its video encoding settings (H.264/H.265)."),
-        "black": ("BLACK PICTURE", "The picture is completely black.",
+        "black": ("", "The picture is completely black.",
                   "Check that the lens is not covered, that the infrared lights work at night, and the video cable."),
-        "frozen": ("FROZEN PICTURE", "The picture does not change: the camera has hung.",
+        "frozen": ("", "The picture does not change: the camera has hung.",
                    "Restart the camera (power off 10 seconds)."),
-        "covered": ("LENS COVERED", "Almost no detail left in the picture: the lens is covered or dirty.",
+        "covered": ("", "Almost no detail left in the picture: the lens is covered or dirty.",
                     "Check and clean the lens and dome; remove whatever covers it."),
-        "blurred": ("BLURRED", "The picture is much less sharp than normal.",
+        "blurred": ("", "The picture is much less sharp than normal.",
                     "Clean the lens and dome; refocus the camera."),
-        "moved": ("CAMERA MOVED", "The camera no longer looks where it used to.",
+        "moved": ("", "The camera no longer looks where it used to.",
                   "Check the mounting and turn the camera back to its view."),
-        "clock": ("WRONG CLOCK", "The camera's clock is wrong: its recordings cannot serve as evidence.",
+        "clock": ("", "The camera's clock is wrong: its recordings cannot serve as evidence.",
                   "Set the camera's time and time server (NTP); check its clock battery."),
-        "not_recording": ("NOT RECORDING", "The camera has stopped recording: no new recording.",
+        "not_recording": ("", "The camera has stopped recording: no new recording.",
                           "Check the camera's SD card or the recorder's disk (full, failed) and the recording schedule."),
     },
 }
 
-# verdict → its short name in a table (report, CLI)
-NAMES: dict[str, dict[str, str]] = {
-    "vi": {"ok": "bình thường", "offline": "mất kết nối", "timeout": "không phản hồi", "auth_failed": "sai mật khẩu",
-           "not_found": "sai đường dẫn", "protocol_error": "lỗi giao tiếp", "no_video": "không có hình",
-           "black": "màn hình đen", "frozen": "hình bị đứng", "covered": "bị che", "blurred": "bị mờ",
-           "moved": "bị lệch", "clock": "sai giờ", "not_recording": "ngừng ghi hình"},
-}
+VERDICTS = {lang: {v: (NAMES[lang][v].upper(), what, check) for v, (_, what, check) in table.items()}
+            for lang, table in VERDICTS.items()}
 
 
 def verdict_name(verdict: str, lang: str) -> str:
-    """The short name of a verdict (English: the verdict itself, as the CLI and metrics print it)."""
-    return NAMES.get(lang, {}).get(verdict, verdict)
+    """The one name of a verdict in a language (an unknown verdict: its id)."""
+    return NAMES.get(lang, NAMES["vi"]).get(verdict, verdict)
 
 
 def verdict_text(verdict: str, lang: str) -> tuple[str, str, str]:
@@ -92,7 +100,9 @@ def verdict_text(verdict: str, lang: str) -> tuple[str, str, str]:
 
 
 def duration(seconds: float, lang: str) -> str:
-    """A duration in words for a person: "1 giờ 5 phút", "2 d 3 h"."""
+    """A duration in words for a person: "dưới 1 phút", "1 giờ 5 phút", "2 ngày 3 giờ"; "under 1 min", "1 h 5 min"."""
+    if seconds < 60:
+        return "dưới 1 phút" if lang == "vi" else "under 1 min"
     m = int(seconds // 60)
     h, m = divmod(m, 60)
     d, h = divmod(h, 24)
@@ -169,3 +179,59 @@ def until_today(at: dt.datetime, tz: ZoneInfo, lang: str) -> str:
     """Where the figures of a period that has not ended stop: "đến 14:05 hôm nay", "to 14:05 today"."""
     hm = at.astimezone(tz).strftime("%H:%M")
     return f"đến {hm} hôm nay" if lang == "vi" else f"to {hm} today"
+
+
+# What a check tried and what came of it, from a probe's reason (the probes write one closed set of English
+# phrasings, see probe/rtsp.py and probe/snapshot.py): marker in the reason → (Vietnamese, English).
+ATTEMPTS: tuple[tuple[str, str, str], ...] = (
+    ("connection refused", "bị từ chối kết nối: địa chỉ có trả lời nhưng cổng của camera không mở",
+     "connection refused: the address answers but the camera's port is closed"),
+    ("cannot be resolved", "không tìm được địa chỉ của tên máy", "the host name cannot be resolved"),
+    ("cannot be reached", "không tới được địa chỉ: không có đường mạng tới camera",
+     "the address cannot be reached: no network path to the camera"),
+    ("did not send its snapshot", "camera nhận kết nối nhưng không gửi ảnh kịp thời hạn",
+     "the camera accepted the connection but sent no picture in time"),
+    ("no answer", "không có trả lời trong thời hạn", "no answer within the deadline"),
+    ("no snapshot within", "không có trả lời trong thời hạn", "no answer within the deadline"),
+    ("user name or password", "camera từ chối tên đăng nhập hoặc mật khẩu (lỗi 401)",
+     "the camera refused the user name or password (401)"),
+    ("no stream at this path", "camera không có luồng hình ở đường dẫn này (lỗi 404)",
+     "the camera has no stream at this path (404)"),
+    ("no snapshot at this address", "camera không có ảnh ở đường dẫn này (lỗi 404)",
+     "the camera has no picture at this address (404)"),
+    ("RTSP error", "camera trả lời bằng một mã lỗi RTSP", "the camera answered with an RTSP error"),
+    ("not valid RTSP", "camera trả lời không đúng chuẩn RTSP", "the camera's answer is not valid RTSP"),
+    ("answered HTTP", "camera trả lời bằng một mã lỗi HTTP", "the camera answered with an HTTP error"),
+    ("corrupt", "dữ liệu hình nhận được bị hỏng", "the video data received is corrupt"),
+    ("not a valid image", "ảnh nhận được bị hỏng", "the picture received is corrupt"),
+    ("no video", "luồng không có hình", "the stream carries no video"),
+)
+
+PROTOCOLS = {"vi": {"rtsp": "kết nối RTSP (luồng hình)", "snapshot": "tải ảnh qua HTTP"},
+             "en": {"rtsp": "an RTSP connection (the video stream)", "snapshot": "an HTTP picture download"}}
+
+
+def attempt(reason: str, verdict: str, lang: str) -> str:
+    """What came of the check's attempt, in words of `lang` (the probe's English reason is never shown in
+    Vietnamese): "bị từ chối kết nối…", "no answer within the deadline"."""
+    low = reason.lower()
+    for marker, vi, en in ATTEMPTS:
+        if marker.lower() in low:
+            return vi if lang == "vi" else en
+    return verdict_text(verdict, lang)[1].rstrip(".")
+
+
+# the pictures an email carries: role → (file name, caption), per language
+PICTURES: dict[str, dict[str, tuple[str, str]]] = {
+    "vi": {"last_good": ("anh-tot-gan-nhat.jpg", "Ảnh tốt gần nhất"),
+           "first_bad": ("anh-luc-phat-hien-su-co.jpg", "Ảnh lúc phát hiện sự cố"),
+           "latest": ("anh-moi-nhat.jpg", "Ảnh mới nhất")},
+    "en": {"last_good": ("last-good.jpg", "Last good picture"),
+           "first_bad": ("first-bad.jpg", "Picture when the problem was found"),
+           "latest": ("latest.jpg", "Latest picture")},
+}
+
+
+def picture(role: str, lang: str) -> tuple[str, str]:
+    """(file name, caption) of a picture by what it is: last good, first bad, latest."""
+    return PICTURES.get(lang, PICTURES["vi"])[role]

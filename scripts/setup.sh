@@ -12,7 +12,7 @@ SUDO=""; AS_PG=(runuser -u postgres --)
 [ "$(id -u)" -ne 0 ] && SUDO="sudo" && AS_PG=(sudo -u postgres)
 pkgs=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-tools gstreamer1.0-plugins-base
       gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly)
-[ $test_mode = 1 ] && pkgs+=(postgresql systemd prometheus openssl chromium fonts-dejavu-core poppler-utils)
+[ $test_mode = 1 ] && pkgs+=(postgresql systemd prometheus openssl chromium fonts-dejavu-core poppler-utils perl)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -87,7 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--commune")
     p.add_argument("--nodes", action="store_true", help="the camwatch nodes, their leases and last heartbeat")
     p.add_argument("--json", action="store_true")
-    p = cmd("incidents", "query:cmd_incidents", "list incidents")
+    p = cmd("incidents", "incidents:cmd_incidents", "list incidents; acknowledge one; mute a camera's alerts",
+            "  camwatch incidents --open\n"
+            "  camwatch incidents ack 12 --by 'Phạm Quốc Việt' --note 'đã báo điện lực'   # reminders stop\n"
+            "  camwatch incidents mute YD-03 --for 3d --by Việt --note 'chờ thay camera'   # no alerts until then\n"
+            "  camwatch incidents unmute YD-03\n"
+            "an acknowledged incident is still escalated to the district team after escalate_after_h")
+    p.add_argument("action", nargs="?", choices=["list", "ack", "mute", "unmute"], default="list")
+    p.add_argument("target", nargs="?", metavar="ID|CAMERA", help="ack: the incident id; mute/unmute: the camera")
+    p.add_argument("--by", help="ack/mute: who (a name, shown in emails and `status`)")
+    p.add_argument("--note", default="", help="ack/mute: why, what is being done")
+    p.add_argument("--for", dest="duration", type=parse_duration, help="mute: how long, e.g. 3d, 12h")
     p.add_argument("--open", action="store_true", help="only open incidents")
     p.add_argument("--since", type=parse_since, help="e.g. 2026-11-01, 01/11/2026, or 7d, 24h")
     p.add_argument("--camera")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -13,7 +12,7 @@ from sqlalchemy import Engine
 from camwatch import config as cfgmod
 from camwatch.cli.args import EXIT_OK, EXIT_STALE, UsageError
 from camwatch.profile import StreamProfile
-from camwatch.store import history, repo
+from camwatch.store import acks, history, repo
 from camwatch.words import duration_short
 
 STALE_INTERVALS = 3  # status: data older than this many check intervals is stale
@@ -45,6 +44,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     names = {c.id: c.name for c in config.file.communes}
     with engine.connect() as conn:
         open_inc = {r.camera_id: r for r in repo.incident_rows(conn, open_only=True)}
+        muted = acks.muted_until(conn, now)
         stored = {r.id: r for r in repo.camera_rows(conn, args.commune)}
         rows = []
         for cam in config.cameras.values():  # the config says which cameras exist; the database what they do
@@ -62,7 +62,9 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "camera": cam.id, "commune": cam.cfg.commune, "commune_name": names.get(cam.cfg.commune, cam.cfg.commune),
                 "name": cam.cfg.name, "status": r.status if r else "unknown",
                 "since": _iso(r.status_since if r else None, tz),
-                "incident": {"kind": inc.kind, "since": _iso(inc.started_at, tz)} if inc else None,
+                "incident": {"id": inc.id, "kind": inc.kind, "since": _iso(inc.started_at, tz),
+                             "acknowledged_by": inc.acknowledged_by if inc.acknowledged else None} if inc else None,
+                "muted_until": _iso(muted.get(cam.id), tz),
                 "last_check": _iso(r.last_check_at if r else None, tz),
                 "last_verdict": r.last_verdict if r else None, "uptime": up,
                 "stream": StreamProfile.from_json(r.profile) if r is not None and r.profile else None,
@@ -95,9 +97,19 @@ def cmd_status(args: argparse.Namespace) -> int:
           f"{'UP 24h':>7} {'7d':>7} {'30d':>7} {'GOP':>6}")
     for r in rows:
         inc = f"{r['incident']['kind']} {local(r['incident']['since'])}" if r["incident"] else "-"
+        if r["incident"] and r["incident"]["acknowledged_by"]:
+            inc += " ack"
+        if r["muted_until"]:
+            inc += " muted"
         print(f"{r['camera']:<8} {r['commune_name'][:16]:<16} {r['status']:<11} {local(r['since']):<11} {inc:<22} "
               f"{local(r['last_check']):<11} {pct(r['uptime']['24h']):>7} {pct(r['uptime']['7d']):>7} "
               f"{pct(r['uptime']['30d']):>7} {gop(r['stream']):>6}")
+    for r in rows:
+        i = r["incident"]
+        if i and i["acknowledged_by"]:
+            print(f"  {r['camera']}: incident {i['id']} acknowledged by {i['acknowledged_by']}")
+        if r["muted_until"]:
+            print(f"  {r['camera']}: alerts muted until {local(r['muted_until'])}")
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -125,34 +137,6 @@ def _status_nodes(engine: Engine, now: dt.datetime, as_json: bool) -> int:
     for r in rows:
         print(f"{r['node']:<24} {r['cameras']:>7} {r['heartbeat_age_s']:>8.1f}s  {', '.join(r['communes']) or '-'}")
     return EXIT_OK
-
-
-def cmd_incidents(args: argparse.Namespace) -> int:
-    config = cfgmod.load(args.config, secrets=False)
-    if args.camera and args.camera not in {c.id for c in config.file.cameras}:
-        raise UsageError(f"unknown camera {args.camera!r}")
-    engine = open_db(config)
-    tz = config.district.tz
-    with engine.connect() as conn:
-        rows = repo.incident_rows(conn, open_only=args.open, since=args.since, camera_id=args.camera)
-    if args.json:
-        print(json.dumps([_incident(r, tz) for r in rows], ensure_ascii=False, indent=2))
-        return EXIT_OK
-    now = dt.datetime.now(dt.UTC)
-    print(f"{'ID':>5} {'CAMERA':<8} {'KIND':<15} {'STARTED':<17} {'CLOSED':<17} {'DURATION':>9}  REASON")
-    for r in rows:
-        dur = ((r.closed_at or now) - r.started_at).total_seconds()
-        print(f"{r.id:>5} {r.camera_id:<8} {r.kind:<15} {r.started_at.astimezone(tz):%d/%m/%Y %H:%M}  "
-              f"{(r.closed_at.astimezone(tz).strftime('%d/%m/%Y %H:%M') if r.closed_at else 'open'):<17} "
-              f"{duration_short(dur):>9}  {r.reason}")
-    print(f"\n{len(rows)} incident(s); {zone_note(tz, now)}")
-    return EXIT_OK
-
-
-def _incident(r: Any, tz: ZoneInfo) -> dict[str, Any]:
-    return {"id": r.id, "camera": r.camera_id, "kind": r.kind, "severity": r.severity,
-            "started_at": _iso(r.started_at, tz), "opened_at": _iso(r.opened_at, tz), "closed_at": _iso(r.closed_at, tz),
-            "reason": r.reason, "first_bad_snapshot": r.first_bad_snapshot, "last_good_snapshot": r.last_good_snapshot}
 
 
 def cmd_maintenance(args: argparse.Namespace) -> int:

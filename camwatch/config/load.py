@@ -130,6 +130,7 @@ class Config:
     cameras: dict[str, ResolvedCamera]  # active (not retired), in file order
     smtp_password: SecretStr | None = field(default=None, repr=False)
     metrics_password: SecretStr | None = field(default=None, repr=False)
+    webhook_key: SecretStr | None = field(default=None, repr=False)  # the HMAC key of [webhook]
 
     @property
     def district(self) -> District:
@@ -237,6 +238,7 @@ def loads(text: str, source: str = "<string>", base_dir: Path | None = None, sec
     default_password = quiet(cf.defaults, ("defaults",))  # reported once, not for every camera that inherits it
     smtp_password = quiet(cf.smtp, ("smtp",))
     metrics_password = quiet(cf.metrics.basic_auth, ("metrics", "basic_auth"))
+    webhook_key = quiet(cf.webhook, ("webhook",))
     cameras: dict[str, ResolvedCamera] = {}
     for i, cam in enumerate(cf.cameras):
         if cam.retired or any(x.path.startswith(f"cameras[{i}]") for x in issues):
@@ -257,7 +259,7 @@ def loads(text: str, source: str = "<string>", base_dir: Path | None = None, sec
                                          CheckSettings(**{**check, **cam.overrides}), user, password, ouser, opass)
     if issues:
         raise ConfigError(source, issues)
-    return Config(cf, source, cameras, smtp_password, metrics_password)
+    return Config(cf, source, cameras, smtp_password, metrics_password, webhook_key)
 
 
 def _cross_check(cf: ConfigFile, text: str) -> list[ConfigIssue]:
@@ -282,6 +284,10 @@ def _cross_check(cf: ConfigFile, text: str) -> list[ConfigIssue]:
         for t in ids:
             if t not in techs:
                 unknown((section, key), "technician", t)
+    for i, t in enumerate(cf.technicians):
+        if "webhook" in t.channels and cf.webhook is None:
+            issues.append(ConfigIssue(f"technicians[{i}].channels", locate(text, ("technicians", i, "channels")),
+                                      "the webhook channel needs a [webhook] section"))
     cam_ids = {c.id for c in cf.cameras}
     for i, m in enumerate(cf.maintenance):
         if m.camera is not None and m.camera not in cam_ids:

@@ -91,6 +91,9 @@ class HealthSettings(Strict):
     backoff_max_interval_s: float = Field(600, ge=1)
     flap_window_s: float = Field(3600, gt=0)
     flap_threshold: int = Field(4, ge=2)  # incidents opened within the window that make a camera "flapping"
+    # a flapping camera is stable again (one summary email) after this long without a change of status;
+    # default: flap_window_s
+    flap_stable_s: float | None = Field(None, gt=0)
     failures_by_kind: dict[str, Annotated[int, Field(ge=1)]] = {}  # e.g. {moved = 5}: per-verdict override
 
     @field_validator("failures_by_kind")
@@ -139,6 +142,7 @@ class Technician(Strict):
     email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$")
     phone: str | None = None
     language: Literal["vi", "en"] | None = None
+    channels: list[Literal["email", "webhook"]] = ["email"]  # how this technician is told (webhook: [webhook])
 
 
 class Commune(Strict):
@@ -150,24 +154,30 @@ class Commune(Strict):
     upstream: str | None = Field(None, pattern=r"^[A-Za-z0-9.\-\[\]:]+$")
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY = "(" + "|".join(WEEKDAYS) + ")"
+
+
 class Maintenance(Strict):
-    """A planned window: one-off (`start`/`end`, local ISO date-times) or daily (`daily = "01:00-02:30"`)."""
+    """A planned window: one-off (`start`/`end`, local ISO date-times), daily (`daily = "01:00-02:30"`) or
+    weekly on some days (`weekly = "sat,sun 07:00-11:30"`, e.g. a commune's scheduled power cut). Local
+    times; a window whose end is before its start runs past midnight (and starts on the day named)."""
 
     camera: str | None = None
     commune: str | None = None
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     daily: str | None = Field(None, pattern=rf"^{_TIME}-{_TIME}$")
+    weekly: str | None = Field(None, pattern=rf"^{_DAY}(,{_DAY})* {_TIME}-{_TIME}$")
     reason: str = ""
 
     @model_validator(mode="after")
     def _shape(self) -> Maintenance:
         if (self.camera is None) == (self.commune is None):
             raise ValueError("give exactly one of `camera` or `commune`")
-        if self.daily is None and (self.start is None or self.end is None):
-            raise ValueError("give `start` and `end`, or `daily`")
-        if self.daily is not None and (self.start is not None or self.end is not None):
-            raise ValueError("give `start` and `end`, or `daily`, not both")
+        forms = (self.start is not None or self.end is not None) + (self.daily is not None) + (self.weekly is not None)
+        if forms != 1 or (self.start is None) != (self.end is None):
+            raise ValueError("give `start` and `end`, or `daily`, or `weekly` (one of them)")
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise ValueError("`end` must be after `start`")
         return self
@@ -178,10 +188,15 @@ class Maintenance(Strict):
         if self.start is not None and self.end is not None:
             a, b = (x if x.tzinfo else x.replace(tzinfo=tz) for x in (self.start, self.end))
             out.append((a.astimezone(dt.UTC), b.astimezone(dt.UTC)))
-        elif self.daily:
-            (h1, m1), (h2, m2) = (map(int, t.split(":")) for t in self.daily.split("-"))
+        elif self.daily or self.weekly:
+            days, _, times = (self.weekly or "").rpartition(" ") if self.weekly else ("", "", self.daily or "")
+            on = {WEEKDAYS.index(d) for d in days.split(",")} if days else set(range(7))
+            (h1, m1), (h2, m2) = (map(int, t.split(":")) for t in times.split("-"))
             day = start.astimezone(tz).date() - dt.timedelta(days=1)
             while dt.datetime.combine(day, dt.time(0), tz) < end:
+                if day.weekday() not in on:
+                    day += dt.timedelta(days=1)
+                    continue
                 a = dt.datetime.combine(day, dt.time(h1, m1), tz)
                 b = dt.datetime.combine(day + dt.timedelta(days=1) if (h2, m2) <= (h1, m1) else day, dt.time(h2, m2), tz)
                 out.append((a.astimezone(dt.UTC), b.astimezone(dt.UTC)))
@@ -305,6 +320,20 @@ class Signer(Strict):
     name: str = ""
 
 
+class WebhookSettings(Credentials):
+    """A JSON POST per notification to `url` (a bridge to Zalo, Telegram or an SMS gateway), signed with
+    HMAC-SHA256 with the key from `password_env`/`password_file` (header `X-Camwatch-Signature`)."""
+
+    url: str = Field(pattern=r"^https?://[^\s@]+$")
+    timeout_s: float = Field(10.0, gt=0, le=120)
+
+    @model_validator(mode="after")
+    def _key(self) -> WebhookSettings:
+        if not self.has_password:
+            raise ValueError("give the signing key: `password_env` or `password_file`")
+        return self
+
+
 class ReportSettings(Strict):
     """`[report]`: the monthly email and the heading and signatures of an administrative report."""
 
@@ -320,6 +349,7 @@ class ConfigFile(Strict):
     district: District = District()
     metrics: MetricsSettings = MetricsSettings()
     smtp: SmtpSettings | None = None
+    webhook: WebhookSettings | None = None
     alerts: AlertSettings = AlertSettings()
     report: ReportSettings = ReportSettings()
     defaults: Defaults = Defaults()

@@ -201,7 +201,9 @@ def record_check(conn: Connection, result: CheckResult, interval_s: float, state
     if result.stream.width:
         values.update(width=result.stream.width, height=result.stream.height)
     if snapshots.get("last_good"):
-        values["last_good_snapshot"] = snapshots["last_good"]
+        values.update(last_good_snapshot=snapshots["last_good"], last_good_at=result.started_at)
+    if snapshots.get("latest"):
+        values.update(latest_snapshot=snapshots["latest"], latest_snapshot_at=result.started_at)
     if baseline is not None:
         values.update(baseline=baseline, baseline_updated_at=result.started_at)
     if profile is not None:
@@ -214,28 +216,32 @@ def record_check(conn: Connection, result: CheckResult, interval_s: float, state
     for t in transitions:
         if t.event is Event.CLOSED and open_id is not None:
             conn.execute(update(incidents).where(incidents.c.id == open_id).values(closed_at=t.closed_at))
-            _outbox(conn, t, open_id, result.camera)
+            _outbox(conn, t, open_id, result.camera, state.flapping)
             open_id = None
         elif t.event is Event.OPENED and t.incident is not None:
+            good = snapshots.get("last_good_at_open")
+            good_at = conn.execute(select(cameras.c.last_good_at).where(cameras.c.id == result.camera)).scalar() \
+                if good else None
             open_id = conn.execute(insert(incidents).values(
                 camera_id=result.camera, kind=str(t.incident.kind), severity=str(t.incident.severity),
                 started_at=t.incident.started_at, opened_at=t.incident.opened_at, last_seen_at=result.started_at,
                 reason=result.reason, evidence=_finite(n), first_bad_snapshot=snapshots.get("first_bad"),
-                last_good_snapshot=snapshots.get("last_good_at_open"),
+                last_good_snapshot=good, last_good_at=good_at,
             ).returning(incidents.c.id)).scalar_one()
             opened.append(open_id)
-            _outbox(conn, t, open_id, result.camera)
-        elif t.event is Event.FLAPPING:
-            _outbox(conn, t, open_id, result.camera)
+            _outbox(conn, t, open_id, result.camera, state.flapping)
+        elif t.event in (Event.FLAPPING, Event.STEADY):
+            _outbox(conn, t, open_id, result.camera, state.flapping)
     if open_id is not None and result.verdict != "ok":
         conn.execute(update(incidents).where(incidents.c.id == open_id).values(last_seen_at=result.started_at))
     return opened
 
 
-def _outbox(conn: Connection, t: Transition, incident_id: int | None, camera_id: str) -> None:
-    """The notification a transition requires, in the same transaction (routing happens at send time)."""
+def _outbox(conn: Connection, t: Transition, incident_id: int | None, camera_id: str, flapping: bool) -> None:
+    """The notification a transition requires, in the same transaction (routing happens at send time).
+    `flapping`: the camera is flapping after this check (its opens and closes are summarised, not emailed)."""
     payload = {"event": str(t.event), "at": t.at.isoformat(), "status_from": str(t.status_from),
-               "status_to": str(t.status_to)}
+               "status_to": str(t.status_to), "flapping": flapping, **t.details}
     if t.incident:
         payload.update(kind=str(t.incident.kind), severity=str(t.incident.severity),
                        started_at=t.incident.started_at.isoformat())
@@ -314,8 +320,11 @@ def incident_rows(conn: Connection, open_only: bool = False, since: dt.datetime 
     return list(conn.execute(q))
 
 
+DELIVERIES = ("email", "webhook")  # outbox rows that are deliveries (the others are transitions)
+
+
 def outbox_counts(conn: Connection) -> dict[str, int]:
-    emails = notifications.c.event == "email"
+    emails = notifications.c.event.in_(DELIVERIES)
     row = conn.execute(select(
         func.count().filter(and_(emails, notifications.c.sent_at.is_(None), notifications.c.failed_permanently.is_(False))),
         func.count().filter(and_(emails, notifications.c.sent_at.is_not(None))),
@@ -331,8 +340,8 @@ def outbox_counts_of(engine: Engine) -> dict[str, int]:
 
 
 def notification_rows(conn: Connection, limit: int) -> list[Any]:
-    """The newest emails of the outbox, newest first."""
-    return list(conn.execute(select(notifications).where(notifications.c.event == "email")
+    """The newest deliveries (emails and webhook posts) of the outbox, newest first."""
+    return list(conn.execute(select(notifications).where(notifications.c.event.in_(DELIVERIES))
                              .order_by(notifications.c.id.desc()).limit(limit)))
 
 

@@ -70,7 +70,7 @@ cameras = Table(
     Column("last_good_snapshot", Text),
     Column("baseline", LargeBinary),
     Column("baseline_updated_at", UTCDateTime),
-    Column("profile", JSON),  # the learned stream profile (migration 0005)
+    Column("profile", JSON),  # the learned stream profile (migration 0006)
     # ONVIF facts (migration 0003)
     Column("manufacturer", Text),
     Column("serial", Text),
@@ -80,6 +80,10 @@ cameras = Table(
     Column("onvif_checked_at", UTCDateTime),
     Column("onvif_error", Text),
     Column("stream_uri", Text),  # discovered through ONVIF when no rtsp_url is configured (no credentials in it)
+    # pictures' times (migration 0005): an email says when each picture it carries was taken
+    Column("last_good_at", UTCDateTime),
+    Column("latest_snapshot", Text),
+    Column("latest_snapshot_at", UTCDateTime),
 )
 
 device_events = Table(  # a firmware change, a swapped camera (new serial), a new model
@@ -142,6 +146,10 @@ incidents = Table(
     Column("first_bad_snapshot", Text),
     Column("last_good_snapshot", Text),
     Column("acknowledged", Boolean, nullable=False, default=False),
+    Column("acknowledged_by", Text),  # migration 0005: `camwatch incidents ack ID --by NAME --note …`
+    Column("acknowledged_at", UTCDateTime),
+    Column("ack_note", Text),
+    Column("last_good_at", UTCDateTime),  # when the incident's last good picture was taken
     Column("notified_at", UTCDateTime),  # when the technicians were first told (None: never emailed)
     Column("reminded_at", UTCDateTime),
     Column("escalated_at", UTCDateTime),
@@ -159,6 +167,17 @@ maintenance = Table(
     Column("source", String(16), nullable=False, default="cli"),
 )
 
+mutes = Table(  # `camwatch incidents mute CAMERA --for 3d` (migration 0005): notifications held until ends_at
+    "mutes", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("camera_id", String(64), nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("muted_by", Text, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Index("ix_mutes_camera", "camera_id", "ends_at"),
+)
+
 runs = Table(  # monitoring sessions: the time between them is "not monitored"
     "runs", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -174,7 +193,8 @@ notifications = Table(  # the outbox: written with the transition that causes it
     Column("created_at", UTCDateTime, nullable=False),
     Column("incident_id", Integer, ForeignKey("incidents.id")),
     Column("camera_id", String(64)),
-    Column("event", String(32), nullable=False),  # opened | closed | flapping (transitions) | email
+    # opened | closed | flapping | steady (transitions) | email | webhook (deliveries)
+    Column("event", String(32), nullable=False),
     Column("kind", String(32)),  # for emails: alert | group | recovery | group_recovery | reminder | escalation | ...
     Column("payload", JSON, nullable=False),
     Column("recipient", Text),
