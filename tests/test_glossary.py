@@ -33,7 +33,7 @@ def test_a_fault_has_one_name_in_emails_report_and_cli() -> None:
             if v is not Verdict.OK:
                 assert verdict_text(v, lang)[0] == verdict_name(v, lang).upper()
     assert verdict_name("offline", "vi") == "mất kết nối"
-    from camwatch.report import render  # the report names faults through the glossary
+    from camwatch.report import tables as render  # the report names faults through the glossary
 
     assert render.verdict_name is verdict_name
 
