@@ -188,7 +188,7 @@ INCIDENTS = [
     ("CD-01", "mất kết nối", sample.local(1, 6), None, 6 * H, None),
     ("YD-01", "mất kết nối", sample.local(1, 10), sample.local(1, 12.5), 2 * H + 30 * M, 2 * H + 30 * M),
     ("CD-02", "hình bị đứng", sample.local(2, 6), sample.local(2, 7), H, H),
-    ("YD-02", "bị mờ", sample.local(2, 10), None, 4 * H + 5 * M, None),
+    ("YD-02", "hình bị mờ", sample.local(2, 10), None, 4 * H + 5 * M, None),
 ]
 
 
@@ -418,7 +418,7 @@ def test_golden_charts_read_at_a_glance(golden: report.Report, engine: Engine) -
               if (xs := [float(v) for v in re.findall(r"[ML] ?([\d.]+) ", d)])]
     assert widths and min(widths) > 1
     kinds = charts.incidents_by_kind(golden, "vi")
-    assert kinds is not None and {"mất kết nối", "màn hình đen", "hình bị đứng", "bị mờ"} <= {t[4] for t in _texts(kinds)}
+    assert kinds is not None and {"mất kết nối", "màn hình đen", "hình bị đứng", "hình bị mờ"} <= {t[4] for t in _texts(kinds)}
     for svg in (bars, kinds, charts.daily_line(golden, "vi")):
         assert _overlapping(svg) == []
     # the daily line uses the period's own days: one day is one day, a month is its days
