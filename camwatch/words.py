@@ -7,6 +7,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from zoneinfo import ZoneInfo
 
 LANGUAGES = ("vi", "en")
@@ -78,6 +79,18 @@ NAMES: dict[str, dict[str, str]] = {
            "black": "màn hình đen", "frozen": "hình bị đứng", "covered": "bị che", "blurred": "bị mờ",
            "moved": "bị lệch", "clock": "sai giờ", "not_recording": "ngừng ghi hình"},
 }
+
+
+# a camera's status (`health.Status`) as the dashboard and the web pages show it
+STATUSES: dict[str, dict[str, str]] = {
+    "vi": {"down": "Mất hình", "degraded": "Kém chất lượng", "maintenance": "Bảo trì", "unknown": "Chưa rõ",
+           "ok": "Bình thường"},
+    "en": {"down": "Down", "degraded": "Degraded", "maintenance": "Maintenance", "unknown": "Unknown", "ok": "OK"},
+}
+
+
+def status_name(status: str, lang: str) -> str:
+    return STATUSES.get(lang, STATUSES["vi"]).get(status, status)
 
 
 def verdict_name(verdict: str, lang: str) -> str:
@@ -169,3 +182,9 @@ def until_today(at: dt.datetime, tz: ZoneInfo, lang: str) -> str:
     """Where the figures of a period that has not ended stop: "đến 14:05 hôm nay", "to 14:05 today"."""
     hm = at.astimezone(tz).strftime("%H:%M")
     return f"đến {hm} hôm nay" if lang == "vi" else f"to {hm} today"
+
+
+def sort_key(name: str) -> str:
+    """Vietnamese names sort by their letters first (Đ after D), tone marks second."""
+    base = unicodedata.normalize("NFD", name.replace("Đ", "D\uffff").replace("đ", "d\uffff"))
+    return "".join(ch for ch in base if not unicodedata.combining(ch)).casefold() + "\0" + name
