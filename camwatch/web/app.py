@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlencode
 from sqlalchemy import Engine
 
 from camwatch.config import Config
+from camwatch.snapshots import safe_name
 from camwatch.store import web_queries
 from camwatch.web import camera_page, pages
 from camwatch.web.availability import Availability
@@ -49,13 +50,15 @@ SECURITY_HEADERS = [("Content-Security-Policy", CSP), ("X-Content-Type-Options",
                     ("Referrer-Policy", "no-referrer"), ("Cross-Origin-Opener-Policy", "same-origin"),
                     ("Cross-Origin-Resource-Policy", "same-origin")]
 STATIC = Path(__file__).resolve().parent / "static"
-ASSETS = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
+ASSETS = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8", "icon.svg": "image/svg+xml"}
 LANG_COOKIE = "camwatch_lang"
 MAX_FORM_BYTES = 4096
+INCIDENT_PICTURE = re.compile(r"incident-[0-9]{8}T[0-9]{6}Z-(?:first-bad|last-good)\.jpg")  # snapshots.SnapshotStore
 
 ROUTES = [(re.compile(p), name) for p, name in (
     (r"^/$", "overview"), (r"^/wall$", "wall"), (r"^/camera/(?P<cam>[A-Za-z0-9_.-]{1,64})$", "camera"),
-    (r"^/api/state$", "api"), (r"^/static/(?P<asset>app\.(?:js|css))$", "static"),
+    (r"^/api/state$", "api"), (r"^/static/(?P<asset>app\.js|app\.css|icon\.svg)$", "static"),
+    (r"^/favicon\.ico$", "favicon"),
     (r"^/picture/(?P<cam>[A-Za-z0-9_.-]{1,64})/(?P<kind>latest|last-good|first-bad)\.jpg$", "picture"),
     (r"^/incident/(?P<n>[0-9]{1,12})/(?P<kind>last-good|first-bad)\.jpg$", "incident_picture"),
     (r"^/camera/(?P<cam>[A-Za-z0-9_.-]{1,64})/incident/(?P<n>[0-9]{1,12})/acknowledge$", "acknowledge"),
@@ -184,6 +187,9 @@ class WebApp:
     def _static(self, environ: dict[str, Any], user: str | None, query: dict[str, str], asset: str) -> Any:
         return "200 OK", [("Content-Type", ASSETS[asset]), ("Cache-Control", "max-age=3600")], self._assets[asset]
 
+    def _favicon(self, environ: dict[str, Any], user: str | None, query: dict[str, str]) -> Any:
+        return "301 Moved Permanently", [("Location", "/static/icon.svg"), ("Content-Type", "text/plain")], b""
+
     # ------------------------------------------------------------ pictures
     def _picture(self, environ: dict[str, Any], user: str | None, query: dict[str, str], cam: str, kind: str) -> Any:
         config = self.config()
@@ -200,10 +206,13 @@ class WebApp:
         stored = None if row is None else (row.first_bad_snapshot if kind == "first-bad" else row.last_good_snapshot)
         if not stored:
             raise Response("404 Not Found", b"not found\n")
-        path = Path(stored).resolve()
-        if path.suffix != ".jpg" or not path.is_relative_to(snapshot_dir(self.config()).resolve()):
-            log.warning("web: incident %s picture outside the snapshot folder refused", n)
+        # the stored path's name only, as the daemon names incident pictures, in the camera's own folder: a state
+        # folder moved since still works, and nothing the database says can point elsewhere
+        name = Path(stored).name
+        if not INCIDENT_PICTURE.fullmatch(name):
+            log.warning("web: incident %s picture %r refused: not an incident picture's name", n, name)
             raise Response("404 Not Found", b"not found\n")
+        path = snapshot_dir(self.config()) / safe_name(row.camera_id) / name
         return self._jpeg(environ, path)
 
     def _jpeg(self, environ: dict[str, Any], path: Path) -> Any:

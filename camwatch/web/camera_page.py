@@ -76,7 +76,7 @@ def _strips(w: Words, p: CameraPage) -> str:
 
 
 def _checks(w: Words, p: CameraPage) -> str:
-    head = "".join(f'<th scope="col">{e(w[k])}</th>' for k in ("time", "verdict", "duration", "fps", "bitrate", "ttff",
+    head = "".join(f'<th scope="col">{e(w[k])}</th>' for k in ("time", "verdict", "took", "fps", "bitrate", "ttff",
                                                                  "luma", "sharpness", "clock", "reason"))
     rows = []
     for c in p.checks:

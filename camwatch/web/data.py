@@ -104,7 +104,7 @@ def fleet(config: Config, engine: Engine, availability: Availability, now: dt.da
         status = r.status if r is not None else "unknown"
         picture, version = _picture(config, cam.id, status)
         tiles.append(Tile(cam.id, cam.cfg.name, cam.cfg.commune, names.get(cam.cfg.commune, cam.cfg.commune),
-                          cam.cfg.location, status, r.status_since if r is not None else None,
+                          cam.cfg.location, status, _since(r, inc, status),
                           r.last_check_at if r is not None else None, r.last_verdict if r is not None else None,
                           inc.kind if inc is not None else None, bool(inc.acknowledged) if inc is not None else None,
                           picture, version))
@@ -123,6 +123,14 @@ def fleet(config: Config, engine: Engine, availability: Availability, now: dt.da
     district = {n: _ratio(availability.sums(config.cameras, n)) for n in PERIODS}
     ordered = sorted((c for c in communes.values() if c.cameras), key=lambda c: (c.badness, sort_key(c.name)))
     return Fleet(tiles, counts, ordered, district, now)
+
+
+def _since(row: Any | None, incident: Any | None, status: str) -> dt.datetime | None:
+    """Since when: a camera with an open incident since its first failing check (the incident's start), else
+    since its status changed."""
+    if incident is not None and status in ("down", "degraded"):
+        return incident.started_at  # type: ignore[no-any-return]
+    return row.status_since if row is not None else None
 
 
 def _ratio(s: Sums | None) -> float | None:

@@ -27,6 +27,7 @@ def layout(w: Words, title: str, body: str, *, active: str, api: str, refresh_s:
     return (f'<!doctype html><html lang="{w.lang}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<title>{e(title)} · camwatch</title><link rel="stylesheet" href="/static/app.css?v={ASSET_VERSION}">'
+            '<link rel="icon" href="/static/icon.svg" type="image/svg+xml">'
             f'<script src="/static/app.js?v={ASSET_VERSION}" defer></script></head>'
             f'<body data-api="{e(api)}" data-refresh="{refresh_s:g}">'
             f'<header><a class="brand" href="/">camwatch</a><nav>{nav}</nav>'
