@@ -15,7 +15,6 @@ prometheus-client). Security:
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import hashlib
 import hmac
@@ -30,12 +29,12 @@ from urllib.parse import parse_qs, urlencode
 from sqlalchemy import Engine
 
 from camwatch.config import Config
-from camwatch.snapshots import safe_name
 from camwatch.store import web_queries
-from camwatch.web import camera_page, pages
+from camwatch.web import camera_page, pages, pictures
 from camwatch.web.availability import Availability
-from camwatch.web.data import PICTURES, SEVERITY, fleet, picture_path, snapshot_dir
+from camwatch.web.data import SEVERITY, fleet
 from camwatch.web.data import camera_page as camera_data
+from camwatch.web.http import Response, read_form, same_origin
 from camwatch.web.text import LANGS, Words
 
 log = logging.getLogger(__name__)
@@ -52,8 +51,6 @@ SECURITY_HEADERS = [("Content-Security-Policy", CSP), ("X-Content-Type-Options",
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8", "icon.svg": "image/svg+xml"}
 LANG_COOKIE = "camwatch_lang"
-MAX_FORM_BYTES = 4096
-INCIDENT_PICTURE = re.compile(r"incident-[0-9]{8}T[0-9]{6}Z-(?:first-bad|last-good)\.jpg")  # snapshots.SnapshotStore
 
 ROUTES = [(re.compile(p), name) for p, name in (
     (r"^/$", "overview"), (r"^/wall$", "wall"), (r"^/camera/(?P<cam>[A-Za-z0-9_.-]{1,64})$", "camera"),
@@ -63,13 +60,6 @@ ROUTES = [(re.compile(p), name) for p, name in (
     (r"^/incident/(?P<n>[0-9]{1,12})/(?P<kind>last-good|first-bad)\.jpg$", "incident_picture"),
     (r"^/camera/(?P<cam>[A-Za-z0-9_.-]{1,64})/incident/(?P<n>[0-9]{1,12})/acknowledge$", "acknowledge"),
 )]
-
-
-class Response(Exception):
-    def __init__(self, status: str, body: bytes = b"", headers: list[tuple[str, str]] | None = None,
-                 content_type: str = "text/plain; charset=utf-8") -> None:
-        super().__init__(status)
-        self.status, self.body, self.headers, self.content_type = status, body, headers or [], content_type
 
 
 class WebApp:
@@ -192,39 +182,15 @@ class WebApp:
 
     # ------------------------------------------------------------ pictures
     def _picture(self, environ: dict[str, Any], user: str | None, query: dict[str, str], cam: str, kind: str) -> Any:
-        config = self.config()
-        if not self._pictures(user) or cam not in config.cameras or kind not in PICTURES:
+        if not self._pictures(user):
             raise Response("404 Not Found", b"not found\n")
-        return self._jpeg(environ, picture_path(config, cam, kind))
+        return pictures.camera_picture(environ, self.config(), cam, kind)
 
     def _incident_picture(self, environ: dict[str, Any], user: str | None, query: dict[str, str], n: str,
                           kind: str) -> Any:
         if not self._pictures(user):
             raise Response("404 Not Found", b"not found\n")
-        with self.engine.connect() as conn:
-            row = web_queries.incident_pictures(conn, int(n))
-        stored = None if row is None else (row.first_bad_snapshot if kind == "first-bad" else row.last_good_snapshot)
-        if not stored:
-            raise Response("404 Not Found", b"not found\n")
-        # the stored path's name only, as the daemon names incident pictures, in the camera's own folder: a state
-        # folder moved since still works, and nothing the database says can point elsewhere
-        name = Path(stored).name
-        if not INCIDENT_PICTURE.fullmatch(name):
-            log.warning("web: incident %s picture %r refused: not an incident picture's name", n, name)
-            raise Response("404 Not Found", b"not found\n")
-        path = snapshot_dir(self.config()) / safe_name(row.camera_id) / name
-        return self._jpeg(environ, path)
-
-    def _jpeg(self, environ: dict[str, Any], path: Path) -> Any:
-        try:
-            st = path.stat()
-            etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
-            headers = [("Content-Type", "image/jpeg"), ("Cache-Control", "private, no-cache"), ("ETag", etag)]
-            if environ.get("HTTP_IF_NONE_MATCH") == etag:
-                return "304 Not Modified", headers, b""
-            return "200 OK", headers, path.read_bytes()
-        except OSError:
-            raise Response("404 Not Found", b"not found\n") from None
+        return pictures.incident_picture(environ, self.config(), self.engine, int(n), kind)
 
     # ------------------------------------------------------------ the acknowledge action
     def _csrf(self, user: str) -> str:
@@ -234,9 +200,9 @@ class WebApp:
         w, _ = self._words(environ, query)
         if self.acknowledge_hook is None:
             raise Response("501 Not Implemented", (w["ack_unavailable"] + "\n").encode())
-        if user is None or not _same_origin(environ):
+        if user is None or not same_origin(environ):
             raise Response("403 Forbidden", (w["forbidden"] + "\n").encode())
-        form = _form(environ)
+        form = read_form(environ)
         if not hmac.compare_digest(form.get("csrf", "").encode(), self._csrf(user).encode()):
             raise Response("403 Forbidden", (w["forbidden"] + "\n").encode())
         with self.engine.connect() as conn:
@@ -246,29 +212,6 @@ class WebApp:
         done = self.acknowledge_hook(int(n), user, self.clock())
         log.info("camera=%s incident %s acknowledged by %s: %s", cam, n, user, done)
         return "303 See Other", [("Location", f"/camera/{cam}"), ("Content-Type", "text/plain; charset=utf-8")], b""
-
-
-def _same_origin(environ: dict[str, Any]) -> bool:
-    """A browser says where a request comes from: refuse another site's (Sec-Fetch-Site, else Origin)."""
-    site = environ.get("HTTP_SEC_FETCH_SITE")
-    if site is not None:
-        return site in ("same-origin", "none")
-    origin = environ.get("HTTP_ORIGIN")
-    return origin is None or origin.split("://", 1)[-1] == environ.get("HTTP_HOST")
-
-
-def _form(environ: dict[str, Any]) -> dict[str, str]:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_FORM_BYTES:
-        raise Response("413 Content Too Large", b"too large\n")
-    raw = environ["wsgi.input"].read(length) if length > 0 else b""
-    try:
-        return {k: v[0] for k, v in parse_qs(raw.decode("ascii")).items()}
-    except (UnicodeDecodeError, binascii.Error):
-        return {}
 
 
 def _sort(name: str) -> str:

@@ -37,10 +37,6 @@ class Sums:
     degraded_s: float = 0.0
     maintenance_s: float = 0.0
 
-    def __add__(self, b: Breakdown | Sums) -> Sums:
-        return Sums(self.up_s + b.up_s, self.down_s + b.down_s, self.degraded_s + b.degraded_s,
-                    self.maintenance_s + b.maintenance_s)
-
     @property
     def availability(self) -> float | None:
         judged = self.up_s + self.down_s + self.degraded_s
@@ -56,6 +52,7 @@ class Availability:
         self.clock = clock
         self._days: dict[str, dict[dt.date, Breakdown]] = {}
         self._final: dict[str, set[dt.date]] = {}
+        self._totals: dict[tuple[str, dt.date, int], tuple[float, float, float, float]] = {}  # (camera, today, n)
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self.refreshed_at: dt.datetime | None = None
@@ -75,20 +72,24 @@ class Availability:
 
     def sums(self, camera_ids: Iterable[str], n: int) -> Sums | None:
         """The breakdown of these cameras over their last `n` local days summed (None: none computed yet; a camera
-        added since the last refresh counts from the next one)."""
+        added since the last refresh counts from the next one). Each camera's sum is kept until the next refresh."""
         today = self.today()
-        wanted = [today - dt.timedelta(days=k) for k in range(n)]
-        total, seen = Sums(), False
+        up = down = degraded = maint = 0.0
+        seen = False
         with self._lock:
             for cid in camera_ids:
-                kept = self._days.get(cid)
-                if kept is None or today not in kept:
-                    continue
+                t = self._totals.get((cid, today, n))
+                if t is None:
+                    kept = self._days.get(cid)
+                    if kept is None or today not in kept:
+                        continue
+                    days = [kept[d] for d in (today - dt.timedelta(days=k) for k in range(n)) if d in kept]
+                    t = self._totals[(cid, today, n)] = (sum(b.up_s for b in days), sum(b.down_s for b in days),
+                                                         sum(b.degraded_s for b in days),
+                                                         sum(b.maintenance_s for b in days))
                 seen = True
-                for d in wanted:
-                    if d in kept:
-                        total = total + kept[d]
-        return total if seen else None
+                up, down, degraded, maint = up + t[0], down + t[1], degraded + t[2], maint + t[3]
+        return Sums(up, down, degraded, maint) if seen else None
 
     def has(self, camera_id: str) -> bool:
         with self._lock:
@@ -117,6 +118,7 @@ class Availability:
                 for batch in web_queries.chunks(cams, BATCH):
                     self._compute(config, batch, [d for d in wanted if d >= first], now)
             with self._lock:
+                self._totals.clear()
                 keep = set(config.cameras)
                 for store in (self._days, self._final):
                     for cid in [c for c in store if c not in keep]:
