@@ -68,6 +68,7 @@ class Fleet:
     communes: list[CommuneRow]
     availability: dict[int, float | None]
     now: dt.datetime
+    computed: bool = True  # False until the availability figures' first refresh (a daemon just started)
 
 
 def snapshot_dir(config: Config) -> Path:
@@ -122,7 +123,7 @@ def fleet(config: Config, engine: Engine, availability: Availability, now: dt.da
         row.availability = {n: _ratio(availability.sums(members.get(row.id, []), n)) for n in PERIODS}
     district = {n: _ratio(availability.sums(config.cameras, n)) for n in PERIODS}
     ordered = sorted((c for c in communes.values() if c.cameras), key=lambda c: (c.badness, sort_key(c.name)))
-    return Fleet(tiles, counts, ordered, district, now)
+    return Fleet(tiles, counts, ordered, district, now, availability.refreshed_at is not None)
 
 
 def _since(row: Any | None, incident: Any | None, status: str) -> dt.datetime | None:

@@ -42,30 +42,31 @@ def overview(w: Words, f: Fleet, title: str) -> str:
         f'<a class="count st-{s}" href="/wall?status={s}"><b data-count="{s}">{f.counts.get(s, 0)}</b>'
         f'<span>{e(w.status(s))}</span></a>' for s in SEVERITY)
     total = f'<a class="count total" href="/wall"><b data-count="total">{len(f.tiles)}</b><span>{e(w["cameras"])}</span></a>'
-    avail = "".join(f'<div class="avail"><span>{e(w[key])}</span><b data-avail="{n}">{e(_pct(w, f.availability[n]))}</b></div>'
-                    for n, key in zip(PERIODS, ("today", "d7", "d30"), strict=True))
+    avail = "".join(f'<div class="avail"><span>{e(w[key])}</span><b data-avail="{n}">{e(_pct(w, f.availability[n], f))}</b>'
+                    '</div>' for n, key in zip(PERIODS, ("today", "d7", "d30"), strict=True))
     head = (f'<tr><th scope="col">{e(w["commune"])}</th><th scope="col" class="n">{e(w["cameras"])}</th>'
             f'<th scope="col" class="n">{e(w["down"])}</th><th scope="col" class="n">{e(w["degraded"])}</th>'
             f'<th scope="col" class="n">{e(w["maintenance"])}</th><th scope="col" class="n">{e(w["today"])}</th>'
             f'<th scope="col" class="n">{e(w["d7"])}</th><th scope="col" class="n">{e(w["d30"])}</th></tr>')
-    rows = "".join(_commune_row(w, c) for c in f.communes)
+    rows = "".join(_commune_row(w, c, f) for c in f.communes)
     return (f'<h1>{e(title)}</h1><section aria-label="{e(w["district_status"])}" class="counts">{total}{counts}</section>'
             f'<section class="avails"><h2>{e(w["availability"])}</h2><div class="row">{avail}</div></section>'
             f'<section><h2>{e(w["communes"])}</h2><div class="scroll"><table class="communes"><thead>{head}</thead>'
             f'<tbody>{rows}</tbody></table></div></section>')
 
 
-def _commune_row(w: Words, c: Any) -> str:
+def _commune_row(w: Words, c: Any, f: Fleet) -> str:
     href = "/wall?" + urlencode({"commune": c.id})
     cells = "".join(f'<td class="n{" bad" if c.counts[k] else ""}" data-commune="{e(c.id)}" data-field="{k}">'
                     f'{c.counts[k]}</td>' for k in ("down", "degraded", "maintenance"))
-    avail = "".join(f'<td class="n">{e(_pct(w, c.availability.get(n)))}</td>' for n in PERIODS)
+    avail = "".join(f'<td class="n">{e(_pct(w, c.availability.get(n), f))}</td>' for n in PERIODS)
     return (f'<tr><th scope="row"><a href="{e(href)}">{e(c.name)}</a></th><td class="n">{c.cameras}</td>'
             f'{cells}{avail}</tr>')
 
 
-def _pct(w: Words, v: float | None) -> str:
-    return w.pct(v) if v is not None else "–"
+def _pct(w: Words, v: float | None, f: Fleet) -> str:
+    """A percentage; "đang tính" (computing) until the first refresh of a daemon just started."""
+    return w.pct(v) if v is not None or f.computed else w["pending"]
 
 
 def wall(w: Words, f: Fleet, communes: list[tuple[str, str]], commune: str | None, status: str | None,
@@ -110,7 +111,7 @@ def state(w: Words, t: Tile, now: dt.datetime, pictures: bool) -> dict[str, Any]
 def state_json(w: Words, f: Fleet, pictures: bool, camera: str | None = None) -> bytes:
     tiles = [t for t in f.tiles if camera is None or t.id == camera]
     doc = {"updated": w.clock(f.now), "counts": {**f.counts, "total": len(f.tiles)},
-           "availability": {str(n): _pct(w, v) for n, v in f.availability.items()},
+           "availability": {str(n): _pct(w, v, f) for n, v in f.availability.items()},
            "communes": {c.id: {k: c.counts[k] for k in ("down", "degraded", "maintenance")} for c in f.communes},
            "cameras": {t.id: state(w, t, f.now, pictures) for t in tiles}}
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
