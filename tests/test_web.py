@@ -454,3 +454,19 @@ def test_the_command_line_never_imports_the_web_package() -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                        env={**os.environ})
     assert r.stdout.strip().endswith("False"), r.stdout + r.stderr
+
+
+def test_figures_say_computing_until_the_first_refresh(config: cfgmod.Config) -> None:
+    from wsgiref.util import setup_testing_defaults
+
+    from camwatch.web.app import make_app
+
+    engine = repo.make_engine(config.database_url)
+    app = make_app(config, engine, clock=Clock())  # a daemon just started: no refresh yet
+    environ: dict[str, Any] = {"PATH_INFO": "/"}
+    setup_testing_defaults(environ)
+    page = text_of(b"".join(app(environ, lambda status, headers: None)))
+    assert "Hôm nay đang tính" in page and "Cẩm Đàn 2 1 0 0 đang tính" in page
+    app.availability.refresh()
+    assert "Cẩm Đàn 2 1 0 0 46,4 %" in text_of(b"".join(app(environ, lambda status, headers: None)))
+    engine.dispose()
