@@ -209,9 +209,10 @@ def basic_auth(app: Callable[..., Any], user: str, password: str) -> Callable[..
 
 
 def serve(registry: CollectorRegistry, host: str, port: int, certfile: str | None = None, keyfile: str | None = None,
-          auth: tuple[str, str] | None = None) -> tuple[WSGIServer, threading.Thread]:
-    """Serve /metrics (prometheus-client's WSGI app) with optional TLS and basic auth."""
-    app = make_wsgi_app(registry)
+          auth: tuple[str, str] | None = None, app: Callable[..., Any] | None = None) -> tuple[WSGIServer, threading.Thread]:
+    """Serve /metrics (prometheus-client's WSGI app, or `app`: the web interface's dispatcher) with optional TLS and
+    basic auth."""
+    app = app if app is not None else make_wsgi_app(registry)
     if auth is not None:
         app = basic_auth(app, *auth)
     httpd = make_server(host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler)

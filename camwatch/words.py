@@ -7,6 +7,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from zoneinfo import ZoneInfo
 
 LANGUAGES = ("vi", "en")
@@ -86,6 +87,18 @@ VERDICTS: dict[str, dict[str, tuple[str, str, str]]] = {
 
 VERDICTS = {lang: {v: (NAMES[lang][v].upper(), what, check) for v, (_, what, check) in table.items()}
             for lang, table in VERDICTS.items()}
+
+
+# a camera's status (`health.Status`) as the dashboard and the web pages show it
+STATUSES: dict[str, dict[str, str]] = {
+    "vi": {"down": "Mất hình", "degraded": "Kém chất lượng", "maintenance": "Bảo trì", "unknown": "Chưa rõ",
+           "ok": "Bình thường"},
+    "en": {"down": "Down", "degraded": "Degraded", "maintenance": "Maintenance", "unknown": "Unknown", "ok": "OK"},
+}
+
+
+def status_name(status: str, lang: str) -> str:
+    return STATUSES.get(lang, STATUSES["vi"]).get(status, status)
 
 
 def verdict_name(verdict: str, lang: str) -> str:
@@ -235,3 +248,9 @@ PICTURES: dict[str, dict[str, tuple[str, str]]] = {
 def picture(role: str, lang: str) -> tuple[str, str]:
     """(file name, caption) of a picture by what it is: last good, first bad, latest."""
     return PICTURES.get(lang, PICTURES["vi"])[role]
+
+
+def sort_key(name: str) -> str:
+    """Vietnamese names sort by their letters first (Đ after D), tone marks second."""
+    base = unicodedata.normalize("NFD", name.replace("Đ", "D\uffff").replace("đ", "d\uffff"))
+    return "".join(ch for ch in base if not unicodedata.combining(ch)).casefold() + "\0" + name

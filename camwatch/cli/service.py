@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import signal
 import threading
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from camwatch import config as cfgmod
 from camwatch.cli.args import EXIT_OK, UsageError
@@ -15,6 +17,8 @@ from camwatch.metrics import Metrics, serve
 from camwatch.store import repo
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from camwatch.scheduler import Monitor
 
 log = logging.getLogger("camwatch")
@@ -36,7 +40,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = cfgmod.load(args.config)
     repo.upgrade(config.database_url)
     monitor = Monitor(config, repo.make_engine(config.database_url), node=args.node_id)
-    start_metrics(monitor.metrics, config)
+    start_metrics(monitor.metrics, config, monitor)
     wake, stop, reload = threading.Event(), threading.Event(), threading.Event()
 
     def on(flag: threading.Event) -> None:
@@ -75,18 +79,44 @@ def _reload(monitor: Monitor, path: Path) -> None:
     sdnotify.notify("READY=1")
 
 
-def start_metrics(metrics: Metrics, config: cfgmod.Config) -> None:
-    """Serve /metrics as the config says (TLS and basic auth optional)."""
+def start_metrics(metrics: Metrics, config: cfgmod.Config, monitor: Monitor | None = None) -> None:
+    """Serve /metrics as the config says (TLS and basic auth optional), and the web pages beside it when `[web]`
+    is on (by default on a loopback listener only)."""
     ms = config.file.metrics
     if not ms.enabled:
         return
     host, port = ms.host_port
     auth = ms.basic_auth
+    credentials = (auth.user, config.metrics_password.get_secret_value()) \
+        if auth is not None and auth.user and config.metrics_password is not None else None
+    app = _web(metrics, config, monitor, credentials) if monitor is not None and config.file.web.active(ms) else None
     try:
         serve(metrics.registry, host, port, str(ms.tls_cert_file) if ms.tls_cert_file else None,
-              str(ms.tls_key_file) if ms.tls_key_file else None,
-              (auth.user, config.metrics_password.get_secret_value())
-              if auth is not None and auth.user and config.metrics_password is not None else None)
+              str(ms.tls_key_file) if ms.tls_key_file else None, credentials, app=app)
     except OSError as err:
         raise UsageError(f"cannot serve metrics on {ms.listen}: {err.strerror}") from None
-    log.info("metrics on %s://%s/metrics", "https" if ms.tls_cert_file else "http", ms.listen)
+    scheme = "https" if ms.tls_cert_file else "http"
+    log.info("metrics on %s://%s/metrics", scheme, ms.listen)
+    if app is not None:
+        log.info("web pages on %s://%s/", scheme, ms.listen)
+
+
+def _web(metrics: Metrics, config: cfgmod.Config, monitor: Monitor, credentials: tuple[str, str] | None) -> Any:
+    """`/metrics` and the web interface on one listener; the pages follow the monitor's config through reloads."""
+    from prometheus_client import make_wsgi_app
+
+    from camwatch.web.app import make_app
+    from camwatch.web.dispatch import site
+
+    web = make_app(lambda: monitor.config, monitor.engine, auth=credentials,
+                   pictures_without_auth=config.file.metrics.loopback, background=True,
+                   acknowledge=partial(_acknowledge, monitor.engine) if credentials else None)
+    return site(make_wsgi_app(metrics.registry), web)
+
+
+def _acknowledge(engine: Engine, incident_id: int, user: str, now: dt.datetime) -> bool:
+    """The web page's acknowledge button: the same acknowledgement as `camwatch incidents ack ID --by USER`."""
+    from camwatch.store import acks
+
+    with engine.begin() as conn:
+        return acks.acknowledge(conn, incident_id, user, "", now) is not None

@@ -183,6 +183,8 @@ def changes(old: Config, new: Config) -> Changes:
     restart = [k for k in ("database_url", "state_dir") if getattr(new, k) != getattr(old, k)]
     if new.file.metrics != old.file.metrics:
         restart.append("[metrics]")
+    if new.file.web != old.file.web:
+        restart.append("[web]")
     if new.file.defaults.concurrency != old.file.defaults.concurrency:
         restart.append("concurrency")
     return Changes([c for c in new.cameras if c not in old.cameras], [c for c in old.cameras if c not in new.cameras],
@@ -288,6 +290,15 @@ def _cross_check(cf: ConfigFile, text: str) -> list[ConfigIssue]:
         if "webhook" in t.channels and cf.webhook is None:
             issues.append(ConfigIssue(f"technicians[{i}].channels", locate(text, ("technicians", i, "channels")),
                                       "the webhook channel needs a [webhook] section"))
+    if cf.web.enabled:
+        where = ("web", "enabled")
+        if not cf.metrics.enabled:
+            issues.append(ConfigIssue("web.enabled", locate(text, where),
+                                      "the web pages are served on the metrics listener: [metrics] enabled = false"))
+        elif not cf.metrics.loopback and cf.metrics.basic_auth is None and not cf.web.allow_unauthenticated:
+            issues.append(ConfigIssue("web.enabled", locate(text, where),
+                                      f"{cf.metrics.listen} is reachable from other hosts: give [metrics] basic_auth, "
+                                      "or allow_unauthenticated = true (pages without pictures or actions)"))
     cam_ids = {c.id for c in cf.cameras}
     for i, m in enumerate(cf.maintenance):
         if m.camera is not None and m.camera not in cam_ids:

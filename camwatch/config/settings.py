@@ -8,6 +8,7 @@ No I/O here; secrets are resolved by `camwatch.config.load`.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -291,6 +292,32 @@ class MetricsSettings(Strict):
         host, _, port = self.listen.rpartition(":")
         return host.strip("[]") or "0.0.0.0", int(port)
 
+    @property
+    def loopback(self) -> bool:
+        """Whether the listener is reachable from this machine only."""
+        host = self.host_port[0]
+        try:
+            return host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+
+class WebSettings(Strict):
+    """`[web]`: the status pages in the browser, served on the metrics listener (its TLS and basic auth).
+
+    Default: on when the listener is loopback only, off otherwise. On a listener other hosts can reach, the
+    pages need `[metrics].basic_auth`, or `allow_unauthenticated = true` (pages without pictures or actions)."""
+
+    enabled: bool | None = None
+    allow_unauthenticated: bool = False
+    refresh_s: float = Field(15.0, ge=2, le=3600)  # how often an open page asks for the current state
+    availability_refresh_s: float = Field(300.0, ge=10)  # how often the availability figures are recomputed
+
+    def active(self, metrics: MetricsSettings) -> bool:
+        if not metrics.enabled:
+            return False
+        return metrics.loopback if self.enabled is None else self.enabled
+
 
 class SmtpSettings(Credentials):
     host: str
@@ -348,6 +375,7 @@ class ReportSettings(Strict):
 class ConfigFile(Strict):
     district: District = District()
     metrics: MetricsSettings = MetricsSettings()
+    web: WebSettings = WebSettings()
     smtp: SmtpSettings | None = None
     webhook: WebhookSettings | None = None
     alerts: AlertSettings = AlertSettings()

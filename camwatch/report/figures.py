@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -20,6 +19,7 @@ from camwatch.config.settings import ReportSettings
 from camwatch.model import PRECEDENCE
 from camwatch.store import history, repo
 from camwatch.uptime import Breakdown, intersect, seconds
+from camwatch.words import sort_key
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -259,9 +259,3 @@ def _days(start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> list[tuple[dt.d
 def _availability(bs: list[Breakdown]) -> float | None:
     judged = sum(b.up_s + b.down_s + b.degraded_s for b in bs)
     return sum(b.up_s for b in bs) / judged if judged else None
-
-
-def sort_key(name: str) -> str:
-    """Vietnamese names sort by their letters first (Đ after D), tone marks second."""
-    base = unicodedata.normalize("NFD", name.replace("Đ", "D\uffff").replace("đ", "d\uffff"))
-    return "".join(ch for ch in base if not unicodedata.combining(ch)).casefold() + "\0" + name

@@ -1,0 +1,1 @@
+"""The web interface served by the daemon: overview, camera wall, camera pages (see `app`)."""
