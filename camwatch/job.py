@@ -83,7 +83,7 @@ class CheckJob:
             maint = repo.in_maintenance(conn, cam.id, cam.cfg.commune, at, planned)
         new_state, transitions = step(state, result.verdict, at, self.config.health, in_maintenance=maint)
         pictures = self.snapshots.keep(result, new_state, transitions)
-        new_baseline = outcome.baseline
+        new_baseline = outcome.stored
         try:
             with self.engine.begin() as conn:  # all of it or none of it
                 if self.cluster:

@@ -28,6 +28,7 @@ class Verdict(enum.StrEnum):
     COVERED = "covered"
     BLURRED = "blurred"
     MOVED = "moved"
+    DARK = "dark"  # a live but far too dark picture (the IR illuminator or the light failed): degraded, not down
     CLOCK = "clock"  # the camera's clock is wrong (ONVIF): its recordings are no evidence
     NOT_RECORDING = "not_recording"  # the camera's own recording has stopped (ONVIF Profile G)
 
@@ -42,6 +43,7 @@ PRECEDENCE: tuple[Verdict, ...] = (
     Verdict.NO_VIDEO,
     Verdict.BLACK,
     Verdict.FROZEN,
+    Verdict.DARK,  # a picture too dark to judge cover, blur or aim
     Verdict.COVERED,
     Verdict.BLURRED,
     Verdict.MOVED,
@@ -50,7 +52,7 @@ PRECEDENCE: tuple[Verdict, ...] = (
 )
 
 # Verdicts that mean "no usable picture" (status down); the rest of the faults are "degraded".
-DOWN_VERDICTS = frozenset(PRECEDENCE[:8])
+DOWN_VERDICTS = frozenset(PRECEDENCE[:PRECEDENCE.index(Verdict.FROZEN) + 1])
 
 
 class ErrorKind(enum.StrEnum):

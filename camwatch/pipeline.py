@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from camwatch import probe
-from camwatch.analysis import Analysis, Baseline, analyse, update_baseline
+from camwatch.analysis import Analysis, Baseline, analyse, remember, update_baseline
 from camwatch.config import ResolvedCamera, Thresholds
 from camwatch.config.settings import CheckSettings
 from camwatch.devices import DeviceFacts, OnvifFacts
@@ -27,8 +27,14 @@ from camwatch.urls import split_credentials
 @dataclass(frozen=True)
 class Outcome:
     result: CheckResult
-    baseline: Baseline | None  # the camera's updated baseline, to store; None: unchanged
+    baseline: Baseline | None  # the camera's learned baseline, updated by a healthy check; None: unchanged
     profile: StreamProfile | None = None  # the camera's stream profile, updated when a picture arrived
+    recent: Baseline | None = None  # the baseline with this check's picture kept for the next (any verdict)
+
+    @property
+    def stored(self) -> Baseline | None:
+        """What to store as the camera's baseline: the learned one and this check's picture; None: unchanged."""
+        return self.recent or self.baseline
 
 
 def utcnow() -> dt.datetime:
@@ -53,7 +59,7 @@ def run_check(cam: ResolvedCamera, baseline: Baseline | None, thresholds: Thresh
     if target is None:
         return Outcome(onvif_failure(cam.id, started, facts), None)
     obs = probes(kind)(target, settings)
-    result, new_baseline = judge(cam.id, started, obs, baseline, thresholds)
+    result, new_baseline, recent = judge_check(cam.id, started, obs, baseline, thresholds)
     if obs.ok and cam.source == "rtsp":
         profile = learn(profile, obs.stream)
         if result.ok and len(obs.keyframes) < 2 and profile.long_gop:
@@ -63,8 +69,11 @@ def run_check(cam: ResolvedCamera, baseline: Baseline | None, thresholds: Thresh
         facts, _ = devices.facts(cam, fresh=True)
     result, new_baseline = apply_device(result, new_baseline, facts, settings)
     jpeg = encode_jpeg(obs.snapshot) if obs.snapshot is not None else None
+    if recent is not None:  # the device's findings may have kept the picture from being learned
+        recent = replace(new_baseline or baseline or Baseline(), last=recent.last, last_mode=recent.last_mode,
+                         last_at=recent.last_at)
     return Outcome(replace(result, jpeg=jpeg, onvif=facts.raw if facts else None), new_baseline,
-                   profile if obs.ok else None)
+                   profile if obs.ok else None, recent)
 
 
 def target_of(cam: ResolvedCamera, facts: OnvifFacts | None) -> tuple[str, probe.Target | None]:
@@ -82,12 +91,21 @@ def target_of(cam: ResolvedCamera, facts: OnvifFacts | None) -> tuple[str, probe
 
 def judge(camera: str, started_at: dt.datetime, obs: Observation, baseline: Baseline | None,
           th: Thresholds) -> tuple[CheckResult, Baseline | None]:
-    """Pure: an observation and the baseline → the result and the updated baseline (None if unchanged)."""
+    """Pure: an observation and the baseline → the result and the learned baseline (None if unchanged)."""
+    result, learned, _ = judge_check(camera, started_at, obs, baseline, th)
+    return result, learned
+
+
+def judge_check(camera: str, started_at: dt.datetime, obs: Observation, baseline: Baseline | None,
+                th: Thresholds) -> tuple[CheckResult, Baseline | None, Baseline | None]:
+    """Pure: an observation and the baseline → the result, the learned baseline (None if unchanged) and the
+    baseline to store, with this check's picture kept for the next check's comparison (None: no picture)."""
     if not obs.ok:
         assert obs.error is not None
         return CheckResult(camera, started_at, obs.error.verdict, obs.reason, obs.duration_s, stream=obs.stream,
-                           error=obs.error, detail=obs.detail), None
-    a: Analysis = analyse(obs.keyframes, obs.pframe_sizes, obs.keyframe_sizes, baseline, th)
+                           error=obs.error, detail=obs.detail), None, None
+    at = started_at.timestamp()
+    a: Analysis = analyse(obs.keyframes, obs.pframe_sizes, obs.keyframe_sizes, baseline, th, at=at)
     top = worst(a.findings)
     numbers = dict(a.numbers)
     if obs.stream.fps:
@@ -96,12 +114,13 @@ def judge(camera: str, started_at: dt.datetime, obs: Observation, baseline: Base
         numbers["bitrate_bps"] = obs.stream.bitrate_bps
     if top is None:
         reason = "the camera streams a live, sharp picture"
-        if len(obs.keyframes) < 2:
+        if len(obs.keyframes) < 2 and "change" not in numbers:
             reason += " (one keyframe only: freezing could not be judged)"
         result = CheckResult(camera, started_at, Verdict.OK, reason, obs.duration_s, (), obs.stream, numbers, mode=a.mode)
-        return result, update_baseline(baseline, a)
+        learned = update_baseline(baseline, a)
+        return result, learned, remember(learned, a, at)
     return CheckResult(camera, started_at, top.kind, top.reason, obs.duration_s, tuple(a.findings), obs.stream, numbers,
-                       mode=a.mode), None
+                       mode=a.mode), None, remember(baseline, a, at)
 
 
 def onvif_failure(camera_id: str, at: dt.datetime, facts: OnvifFacts | None) -> CheckResult:

@@ -17,11 +17,13 @@ NAMES: dict[str, dict[str, str]] = {
     "vi": {"ok": "bình thường", "offline": "mất kết nối", "timeout": "không phản hồi", "auth_failed": "sai mật khẩu",
            "not_found": "sai đường dẫn", "protocol_error": "lỗi giao tiếp", "no_video": "không có hình",
            "black": "màn hình đen", "frozen": "hình bị đứng", "covered": "ống kính bị che", "blurred": "hình bị mờ",
-           "moved": "camera bị lệch", "clock": "sai giờ", "not_recording": "ngừng ghi hình"},
+           "moved": "camera bị lệch", "clock": "sai giờ", "not_recording": "ngừng ghi hình",
+           "dark": "hình quá tối"},
     "en": {"ok": "ok", "offline": "offline", "timeout": "not answering", "auth_failed": "wrong password",
            "not_found": "wrong stream path", "protocol_error": "protocol error", "no_video": "no video",
            "black": "black picture", "frozen": "frozen picture", "covered": "lens covered", "blurred": "blurred",
-           "moved": "camera moved", "clock": "wrong clock", "not_recording": "not recording"},
+           "moved": "camera moved", "clock": "wrong clock", "not_recording": "not recording",
+           "dark": "picture too dark"},
 }
 
 # verdict → (headline, what is wrong, what to check first), per language: what an email says.
@@ -50,6 +52,8 @@ VERDICTS: dict[str, dict[str, tuple[str, str, str]]] = {
                     "Lau ống kính và vòm che; chỉnh lại tiêu cự (lấy nét)."),
         "moved": ("", "Camera không còn nhìn đúng hướng như trước.",
                   "Kiểm tra giá đỡ, chỉnh lại hướng camera như ban đầu."),
+        "dark": ("", "Camera vẫn gửi hình nhưng hình quá tối: đèn hồng ngoại hoặc nguồn sáng bị hỏng.",
+                 "Kiểm tra đèn hồng ngoại, nguồn sáng (đèn đường) và chế độ ngày/đêm của camera."),
         "clock": ("", "Đồng hồ của camera bị sai: bản ghi hình không dùng làm chứng cứ được.",
                   "Cài đặt lại giờ và máy chủ thời gian (NTP) cho camera; kiểm tra pin đồng hồ."),
         "not_recording": ("", "Camera không còn ghi hình: không có bản ghi mới.",
@@ -78,6 +82,9 @@ VERDICTS: dict[str, dict[str, tuple[str, str, str]]] = {
                     "Clean the lens and dome; refocus the camera."),
         "moved": ("", "The camera no longer looks where it used to.",
                   "Check the mounting and turn the camera back to its view."),
+        "dark": ("", "The camera sends a live picture, but far too dark: its infrared lights or the "
+                 "light failed.", "Check the infrared illuminator, the light source (street lamp) and the camera's "
+                 "day/night mode."),
         "clock": ("", "The camera's clock is wrong: its recordings cannot serve as evidence.",
                   "Set the camera's time and time server (NTP); check its clock battery."),
         "not_recording": ("", "The camera has stopped recording: no new recording.",

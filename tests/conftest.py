@@ -14,7 +14,7 @@ from camwatch.store import repo
 PASSWORD = "p@ss:w#rd"  # special characters on purpose: they must be URL-encoded
 SCENE_MOUNTS = {s: s for s in ("day", "static", "night", "black", "frozen", "frozen_clock", "covered", "blurred", "moved")}
 SCENE_MOUNTS |= {"switch": "day", "switch2": "day", "daemon1": "day", "metrics1": "day", "alerts1": "day",
-                 "onvif1": "day", "cluster1": "day"}
+                 "onvif1": "day", "cluster1": "day", "detect1": "day", "detect2": "day"}
 
 
 @pytest.fixture(scope="session")

@@ -132,3 +132,89 @@ def test_baseline_round_trips_through_bytes() -> None:
 def test_no_keyframe_gives_no_finding() -> None:
     a = analyse([], [], [], None, TH)
     assert a.findings == [] and a.numbers == {}
+
+
+# ------------------------------------------------------------------ issue 16: across checks, partly covered, dark
+def run(frames: list[np.ndarray], th: Thresholds = TH, baseline: Baseline | None = None) -> tuple[list, Baseline]:
+    """Checks one minute apart; each frame is one check's (single) keyframe; the stored baseline carried on."""
+    from camwatch.analysis import remember
+
+    out = []
+    for k, img in enumerate(frames):
+        a = analyse([img], LIVE_P, KEY, baseline, th, at=60.0 * k)
+        baseline = remember(update_baseline(baseline, a) if not a.findings else baseline, a, 60.0 * k)
+        out.append(a)
+    assert baseline is not None
+    return out, baseline
+
+
+def osd(img: np.ndarray, k: int) -> np.ndarray:
+    img = img.copy()
+    cv2.putText(img, f"28-11-2026 14:{k:02d}:{(7 * k) % 60:02d}", (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
+                (255, 255, 255), 2)
+    return img
+
+
+def test_a_picture_that_stopped_changing_is_frozen_across_checks_even_with_a_ticking_clock() -> None:
+    img = scene()
+    live, base = run([osd(noisy(img, 3.0), k) for k in range(5)])
+    assert [kinds(a) for a in live] == [[]] * 5 and base.day.change_samples == 4
+    still = noisy(img, 3.0)  # the sensor hung on this picture; the encoder re-quantises it a little each time
+    after, _ = run([osd(noisy(still, 0.4), k) for k in range(5, 8)], baseline=base)
+    assert all(Verdict.FROZEN in kinds(a) for a in after[1:]), [a.numbers.get("change_ratio") for a in after]
+    assert after[-1].numbers["change_ratio"] < 0.5
+
+
+def test_a_live_static_scene_is_not_frozen_across_checks() -> None:
+    img = scene()  # nothing moves; only the sensor noise lives
+    out, _ = run([noisy(img, 2.0) for _ in range(12)])
+    assert all(kinds(a) == [] for a in out), [a.numbers.get("change_ratio") for a in out]
+
+
+def test_across_checks_needs_a_learned_change_first() -> None:
+    img = noisy(scene())
+    out, _ = run([img, img.copy(), img.copy()])  # identical from the start: nothing learned to compare with
+    assert all(Verdict.FROZEN not in kinds(a) for a in out)
+
+
+def test_a_half_covered_lens_is_covered_with_its_share_not_moved() -> None:
+    img = scene()
+    _, base = run([noisy(img) for _ in range(3)])
+    half = img.copy()
+    half[:, :320] = cv2.GaussianBlur(np.full((360, 320, 3), (60, 110, 70), np.uint8), (0, 0), 9)  # a leaf
+    a = analyse([noisy(half)], LIVE_P, KEY, base, TH, at=300.0)
+    assert kinds(a) == [Verdict.COVERED], a.numbers
+    assert 0.35 < a.findings[0].numbers["covered_share"] < 0.7 and a.findings[0].numbers["in_place"] > 0.8
+
+
+def test_a_moved_camera_is_moved_not_partly_covered() -> None:
+    img = scene(w=800)
+    _, base = run([noisy(img[:, :640]) for _ in range(3)])
+    a = analyse([noisy(img[:, 100:740])], LIVE_P, KEY, base, TH, at=300.0)
+    assert Verdict.MOVED in kinds(a) and Verdict.COVERED not in kinds(a), a.numbers
+
+
+def test_a_dark_live_picture_is_dark_and_a_dead_one_black() -> None:
+    dim = (cv2.cvtColor(cv2.cvtColor(scene(), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR) * 0.04 + 4).astype(np.uint8)
+    dark = analyse([noisy(dim, 4.0)], LIVE_P, KEY, None, TH)  # the IR illuminator failed: noise, no light
+    assert kinds(dark) == [Verdict.DARK], dark.numbers
+    dead = analyse([np.full((360, 640, 3), 14, np.uint8)], [20, 20], [900], None, TH)
+    assert kinds(dead) == [Verdict.BLACK]
+
+
+def test_dark_is_judged_against_the_night_baseline() -> None:
+    night = cv2.cvtColor(cv2.cvtColor(scene(), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    _, base = run([noisy((night * 0.6).astype(np.uint8), 4.0) for _ in range(3)])
+    assert base.night.samples == 3
+    lamp = (night * 0.08).astype(np.uint8)
+    cv2.circle(lamp, (200, 100), 12, (250, 250, 250), -1)  # a street lamp still lit, the IR gone
+    a = analyse([noisy(lamp, 4.0)], LIVE_P, KEY, base, TH, at=300.0)
+    assert kinds(a) == [Verdict.DARK] and a.findings[0].numbers["luma_vs_baseline"] < 0.35, a.numbers
+
+
+def test_the_last_picture_and_the_learned_change_round_trip() -> None:
+    _, base = run([noisy(scene()) for _ in range(3)])
+    back = Baseline.from_bytes(base.to_bytes())
+    assert back.last is not None and (back.last == base.last).all() and back.last_mode == "day"
+    assert back.last_at == base.last_at and back.day.change_samples == 2
+    assert back.day.change == pytest.approx(base.day.change)

@@ -75,8 +75,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         outcome = run_check(cam, Baseline.from_bytes(stored) if stored else None, config.thresholds, devices,
                             settings=settings, profile=profile)
         with engine.begin() as conn:
-            if outcome.baseline is not None:
-                repo.save_baseline(conn, cid, outcome.baseline.to_bytes(), outcome.result.started_at)
+            if outcome.stored is not None:
+                repo.save_baseline(conn, cid, outcome.stored.to_bytes(), outcome.result.started_at)
             if outcome.profile is not None:
                 repo.save_profile(conn, cid, outcome.profile.to_json())
         saved = save_check(outcome.result, config.state_dir / "snapshots")

@@ -1,0 +1,126 @@
+"""Judge a picture: keyframes (+ packet sizes), this camera's baseline and its last picture in, findings out.
+
+Pure functions: no I/O, no clock (the check's time is a parameter); the thresholds are the validated
+settings (`config.settings.Thresholds`). All work is done on downscaled grey frames (320 px wide).
+Every finding carries the numbers behind it. Thresholds on sharpness, motion, change and view are ratios
+to this camera's own baseline, kept apart for day and night (IR) because IR switching is the classic
+false alarm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from camwatch.analysis import frozen, view
+from camwatch.analysis.baseline import Baseline, ModeBaseline
+from camwatch.analysis.frame import FrameStats, frame_stats
+from camwatch.config.settings import Thresholds
+from camwatch.model import Finding, Verdict
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+@dataclass(frozen=True)
+class Analysis:
+    findings: list[Finding]
+    mode: str  # "day" or "night"
+    numbers: dict[str, float]  # the key figures of this check, for history and metrics
+    frame: FrameStats | None = None
+    pframe_median: float | None = None
+
+
+def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyframe_sizes: Sequence[int],
+            baseline: Baseline | None, th: Thresholds = DEFAULT_THRESHOLDS, at: float | None = None) -> Analysis:
+    """All findings for one check; the caller picks the verdict with `model.worst`. `at`: the check's time
+    (POSIX seconds), to say how long ago the last picture was taken."""
+    if not keyframes:
+        return Analysis([], "day", {})
+    stats = [frame_stats(k, th) for k in keyframes]
+    cur = stats[-1]
+    mode = "night" if cur.chroma < th.night_chroma else "day"
+    baseline = baseline or Baseline()
+    base = baseline.mode(mode)
+    pmed = float(np.median(pframe_sizes)) if pframe_sizes else None
+    numbers: dict[str, float] = {
+        "luma": cur.luma, "black_ratio": cur.black_ratio, "spread": cur.spread, "flat_ratio": cur.flat_ratio,
+        "edge_density": cur.edge_density, "noise": cur.noise, "chroma": cur.chroma,
+    }
+    if pmed is not None:
+        numbers["pframe_median_bytes"] = pmed
+    findings: list[Finding] = []
+    dark = _black_or_dark(cur, base, th)
+    if dark is not None:
+        findings.append(dark)
+
+    if len(stats) >= 2:
+        f, nums = frozen.within(stats[0], stats[-1], pmed, keyframe_sizes, base, th)
+        numbers["motion"] = nums["mean_diff"]
+        numbers["still_ratio"] = nums["still_ratio"]
+        if f is not None:
+            findings.append(f)
+    if baseline.last is not None and baseline.last_mode == mode and cur.thumb is not None:
+        chg = frozen.change(baseline.last, cur.thumb, th)
+        if chg is not None:
+            minutes = (at - baseline.last_at) / 60 if at is not None and baseline.last_at else None
+            f, nums = frozen.across(chg, base, pmed, th, minutes)
+            numbers.update({k: v for k, v in nums.items() if k in ("change", "change_ratio")})
+            if f is not None and not any(x.kind is Verdict.FROZEN for x in findings):
+                findings.append(f)
+    if dark is not None:  # too dark to judge cover, sharpness or aim
+        return Analysis(_explained(findings, th), mode, numbers, cur, pmed)
+
+    ready = base.samples >= th.baseline_samples and base.reference is not None
+    m = view.match(base.reference, cur, th) if ready and base.reference is not None else None
+    other = baseline.mode("day" if mode == "night" else "night")
+    if m is None and other.samples >= th.baseline_samples and other.reference is not None:
+        # a mode not learned yet: a grey cover takes the colour away too, so compare with the other mode's view
+        m = view.match(other.reference, cur, th)
+    f, nums = view.covered(cur, m, th, full_only=not ready)
+    numbers.update({k: v for k, v in nums.items() if k in ("covered_share", "in_place")})
+    if f is not None:
+        findings = _explained(findings, th)
+        findings.append(f)
+    if base.samples >= th.baseline_samples and base.edge_density > 0:
+        ratio = cur.edge_density / base.edge_density
+        numbers["sharpness_ratio"] = ratio
+        if ratio < th.blur_ratio:
+            findings.append(Finding(Verdict.BLURRED,
+                                    f"the picture is blurred: {ratio:.0%} of this camera's normal sharpness",
+                                    {"sharpness_ratio": ratio, "edge_density": cur.edge_density,
+                                     "baseline_edge_density": base.edge_density}))
+    if ready and base.reference is not None and f is None:
+        moved, nums = view.moved(base.reference, cur.grey, m, th)
+        numbers.update({k: v for k, v in nums.items() if k in ("shift_ratio", "rotation_deg", "match_ratio")})
+        if moved is not None:
+            findings.append(moved)
+    return Analysis(findings, mode, numbers, cur, pmed)
+
+
+def _explained(findings: list[Finding], th: Thresholds) -> list[Finding]:
+    """A cover or darkness also explains a picture that changes less than it used to: no frozen verdict across
+    checks then, unless it did not change at all."""
+    return [x for x in findings if not (x.kind is Verdict.FROZEN and x.numbers.get("change", 0.0) > th.frozen_change_floor)]
+
+
+def _black_or_dark(cur: FrameStats, base: ModeBaseline, th: Thresholds) -> Finding | None:
+    """Black: no picture (a dead sensor, video loss: flat, no noise). Dark: a live picture, far too dark (the
+    IR illuminator or the light failed): the sensor's noise or lamps are there."""
+    nums = {"black_ratio": cur.black_ratio, "spread": cur.spread, "luma": cur.luma, "noise": cur.noise}
+    if cur.black_ratio >= th.black_ratio and cur.spread <= th.black_spread and cur.noise < th.dark_noise:
+        return Finding(Verdict.BLACK, f"the picture is black ({cur.black_ratio:.0%} of pixels black)", nums)
+    too_dark = cur.black_ratio >= th.dark_black_ratio and cur.luma <= th.dark_luma
+    learned = base.samples >= th.baseline_samples and base.luma > 0
+    if learned:
+        nums["luma_vs_baseline"] = cur.luma / base.luma
+        too_dark = (too_dark and base.luma > th.dark_luma) or (
+            cur.luma < th.dark_vs_baseline * base.luma and cur.black_ratio >= th.dark_black_ratio - 0.1)
+    if not too_dark:
+        return None
+    if learned:
+        return Finding(Verdict.DARK, f"the picture is far too dark: {cur.luma:.0f} grey levels against "
+                                     f"{base.luma:.0f} normally (check the infrared lights or the light)", nums)
+    return Finding(Verdict.DARK, f"the picture is far too dark ({cur.black_ratio:.0%} of pixels black, but the "
+                                 "sensor is live): check the infrared lights or the light", nums)

@@ -1,0 +1,78 @@
+"""Frozen: within one check (two keyframes, the encoder idle) and across checks (minutes apart).
+
+Across checks, a live roadside scene changes (traffic, light, the OSD clock, sensor noise) and a frozen
+source stays identical up to the codec's re-quantisation. The measure: the mean absolute difference of
+two thumbnails after a light blur, per block, leaving out the most-changed blocks (a ticking OSD clock, a
+passing car on a hung sensor's picture cannot hide a freeze) — judged against this camera's own learned
+change between healthy checks. P-frame sizes are supporting evidence only: many encoders (CBR padding,
+CRF refining a noisy picture) never go idle on a frozen picture.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from camwatch.analysis.baseline import ModeBaseline
+from camwatch.analysis.frame import TEX_GRID, FrameStats, blocks
+from camwatch.config.settings import Thresholds
+from camwatch.model import Finding, Verdict
+
+
+def within(a: FrameStats, b: FrameStats, pmed: float | None, keyframe_sizes: Sequence[int],
+           base: ModeBaseline, th: Thresholds) -> tuple[Finding | None, dict[str, float]]:
+    """Two keyframes of one check: still blocks and an idle encoder."""
+    diff = np.abs(a.grey.astype(np.float32) - b.grey.astype(np.float32))
+    block = blocks(diff).mean(axis=(2, 3))
+    still = float(np.mean(block < th.frozen_block_diff))
+    nums = {"mean_diff": float(diff.mean()), "still_ratio": still}
+    if pmed is not None and keyframe_sizes:
+        kmed = float(np.median(keyframe_sizes))
+        p_ratio = pmed / kmed if kmed else 0.0
+        nums.update(pframe_ratio=p_ratio, pframe_median_bytes=pmed)
+        encoder_idle = p_ratio <= th.frozen_pframe_ratio
+        if base.samples >= th.baseline_samples and base.pframe_median > 0:
+            nums["pframe_vs_baseline"] = pmed / base.pframe_median
+            encoder_idle = encoder_idle and pmed <= th.frozen_vs_baseline * base.pframe_median
+        frozen = encoder_idle and still >= th.frozen_still_ratio
+    else:  # no P-frames to go by (an all-intra stream): the picture alone, strictly
+        frozen = still >= 0.95 and nums["mean_diff"] < th.frozen_block_diff / 2
+    if not frozen:
+        return None, nums
+    return Finding(Verdict.FROZEN, "the picture does not change: the image is frozen", nums), nums
+
+
+def change(a: np.ndarray, b: np.ndarray, th: Thresholds) -> float | None:
+    """How much two thumbnails differ (grey levels), robust to re-quantisation and to a few changing blocks."""
+    if a.shape != b.shape:
+        return None
+    fa = cv2.GaussianBlur(a.astype(np.float32), (3, 3), 0)
+    fb = cv2.GaussianBlur(b.astype(np.float32), (3, 3), 0)
+    per = np.sort(blocks(np.abs(fa - fb), TEX_GRID).mean(axis=(2, 3)).ravel())
+    keep = per[: max(1, round(per.size * (1 - th.frozen_ignore_share)))]
+    return float(keep.mean())
+
+
+def across(chg: float, base: ModeBaseline, pmed: float | None, th: Thresholds,
+           minutes: float | None) -> tuple[Finding | None, dict[str, float]]:
+    """This check's picture against the last check's: frozen when it changed far less than this camera's does."""
+    nums: dict[str, float] = {"change": chg}
+    if base.change_samples < th.frozen_change_samples:
+        return None, nums  # how much this camera's picture changes is not known yet
+    typical = base.change
+    # below the camera's normal change by more than its own spread allows, and at most `ratio` of it
+    ratio = min(th.frozen_change_ratio, math.exp(-th.frozen_change_spread * base.change_dev))
+    limit = min(th.frozen_change_max, max(th.frozen_change_floor, typical * ratio))
+    idle = pmed is not None and base.pframe_median > 0 and pmed <= th.frozen_vs_baseline * base.pframe_median
+    if idle:  # supporting evidence: the encoder also says nothing moves
+        limit = min(th.frozen_change_max, limit * 1.3)
+    nums.update(change_typical=typical, change_limit=limit, change_ratio=chg / typical if typical else 0.0)
+    if chg > limit:
+        return None, nums
+    since = f" over {minutes:.0f} min" if minutes and minutes >= 1 else ""
+    return Finding(Verdict.FROZEN, f"the picture has not changed since the last check{since} "
+                                   f"({chg:.2f} grey levels against {typical:.2f} normally): the image is frozen",
+                   nums), nums
