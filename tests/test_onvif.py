@@ -200,8 +200,7 @@ onvif = {{ host = "127.0.0.1", port = {device.port} }}
 
 @pytest.mark.parametrize("auth", ["digest", "basic"])
 def test_http_snapshot_source_with_digest_or_basic_auth(device: OnvifDevice, auth: str) -> None:
-    from camwatch.analysis import Thresholds
-    from camwatch.config import CheckSettings
+    from camwatch.config import CheckSettings, Thresholds
     from camwatch.pipeline import judge
     from camwatch.probe import Target
     from camwatch.probe.snapshot import probe_snapshot

@@ -94,7 +94,7 @@ def test_baseline_round_trips(engine: Engine) -> None:
 
     sync(engine, ["C"])
     ref = np.arange(320 * 180, dtype=np.uint8).reshape(180, 320)
-    b = Baseline(day=ModeBaseline(3, 0.04, 1000.0, 400.0, 66.0, ref))
+    b = Baseline(day=ModeBaseline(3, 0.04, 1000.0, 400.0, 66.0, reference=ref))
     with engine.begin() as conn:
         repo.save_baseline(conn, "C", b.to_bytes(), T0)
     with engine.connect() as conn:
