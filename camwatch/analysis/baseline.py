@@ -64,7 +64,7 @@ class Baseline:
             arrays["last"] = self.last
             arrays["last_meta"] = np.array([self.last_at, 1.0 if self.last_mode == "night" else 0.0])
         buf = io.BytesIO()
-        np.savez_compressed(buf, **arrays)
+        np.savez(buf, **arrays)  # stored every check: noisy grey pictures hardly compress, and deflate costs ms
         return buf.getvalue()
 
     @classmethod

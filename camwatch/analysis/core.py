@@ -16,7 +16,7 @@ import numpy as np
 
 from camwatch.analysis import frozen, view
 from camwatch.analysis.baseline import Baseline, ModeBaseline
-from camwatch.analysis.frame import FrameStats, frame_stats
+from camwatch.analysis.frame import FrameStats, frame_stats, grey_of
 from camwatch.config.settings import Thresholds
 from camwatch.model import Finding, Verdict
 
@@ -38,8 +38,7 @@ def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyfra
     (POSIX seconds), to say how long ago the last picture was taken."""
     if not keyframes:
         return Analysis([], "day", {})
-    stats = [frame_stats(k, th) for k in keyframes]
-    cur = stats[-1]
+    cur = frame_stats(keyframes[-1], th)  # the earlier keyframes are only compared with it
     mode = "night" if cur.chroma < th.night_chroma else "day"
     baseline = baseline or Baseline()
     base = baseline.mode(mode)
@@ -55,8 +54,8 @@ def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyfra
     if dark is not None:
         findings.append(dark)
 
-    if len(stats) >= 2:
-        f, nums = frozen.within(stats[0], stats[-1], pmed, keyframe_sizes, base, th)
+    if len(keyframes) >= 2:
+        f, nums = frozen.within(grey_of(keyframes[0]), cur.grey, pmed, keyframe_sizes, base, th)
         numbers["motion"] = nums["mean_diff"]
         numbers["still_ratio"] = nums["still_ratio"]
         if f is not None:

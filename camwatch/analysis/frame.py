@@ -31,14 +31,31 @@ class FrameStats:
     texture: np.ndarray | None = None  # TEX_GRID block std of the smoothed picture
 
 
-def frame_stats(img: np.ndarray, th: Thresholds) -> FrameStats:
+def small_ycc(img: np.ndarray) -> np.ndarray:
+    """The picture at WIDTH pixels wide, in YCrCb."""
     h, w = img.shape[:2]
     small = cv2.resize(img, (WIDTH, max(2, round(h * WIDTH / w))), interpolation=cv2.INTER_AREA)
-    ycc = cv2.cvtColor(small, cv2.COLOR_BGR2YCrCb)
+    return cv2.cvtColor(small, cv2.COLOR_BGR2YCrCb)
+
+
+def grey_of(img: np.ndarray) -> np.ndarray:
+    """Only the grey WIDTH-wide picture (what an earlier keyframe of the same check is compared with)."""
+    return np.ascontiguousarray(small_ycc(img)[..., 0])
+
+
+def percentiles(grey: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    """The `lo` and `hi` quantiles of an 8-bit picture, from its histogram (no sort)."""
+    cum = np.cumsum(np.bincount(grey.ravel(), minlength=256))
+    n = cum[-1]
+    return float(np.searchsorted(cum, lo * n)), float(np.searchsorted(cum, hi * n))
+
+
+def frame_stats(img: np.ndarray, th: Thresholds) -> FrameStats:
+    ycc = small_ycc(img)
     grey = np.ascontiguousarray(ycc[..., 0])
     chroma = float(np.mean(np.abs(ycc[..., 1:].astype(np.int16) - 128)) * 2)
     g = grey.astype(np.float32)
-    p2, p98 = np.percentile(g, (2, 98))
+    p2, p98 = percentiles(grey, 0.02, 0.98)
     smooth = cv2.GaussianBlur(g, (5, 5), 0)
     flat = float(np.mean(blocks(smooth).std(axis=(2, 3)) < th.covered_block_std))
     eq = cv2.equalizeHist(cv2.GaussianBlur(grey, (3, 3), 0))

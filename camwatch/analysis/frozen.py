@@ -17,15 +17,15 @@ import cv2
 import numpy as np
 
 from camwatch.analysis.baseline import ModeBaseline
-from camwatch.analysis.frame import TEX_GRID, FrameStats, blocks
+from camwatch.analysis.frame import TEX_GRID, blocks
 from camwatch.config.settings import Thresholds
 from camwatch.model import Finding, Verdict
 
 
-def within(a: FrameStats, b: FrameStats, pmed: float | None, keyframe_sizes: Sequence[int],
+def within(a: np.ndarray, b: np.ndarray, pmed: float | None, keyframe_sizes: Sequence[int],
            base: ModeBaseline, th: Thresholds) -> tuple[Finding | None, dict[str, float]]:
-    """Two keyframes of one check: still blocks and an idle encoder."""
-    diff = np.abs(a.grey.astype(np.float32) - b.grey.astype(np.float32))
+    """Two keyframes of one check (their grey pictures): still blocks and an idle encoder."""
+    diff = np.abs(a.astype(np.float32) - b.astype(np.float32))
     block = blocks(diff).mean(axis=(2, 3))
     still = float(np.mean(block < th.frozen_block_diff))
     nums = {"mean_diff": float(diff.mean()), "still_ratio": still}

@@ -75,12 +75,17 @@ def covered(cur: FrameStats, m: Match | None, th: Thresholds,
 
 def moved(reference: np.ndarray, grey: np.ndarray, m: Match | None,
           th: Thresholds) -> tuple[Finding | None, dict[str, float]]:
+    """ORB features against the reference — only when the blocks no longer line up with it in place (the cheap
+    test, on every check: a feature match costs more than the rest of the analysis)."""
+    nums: dict[str, float] = {}
+    if m is not None:
+        nums["in_place"] = m.in_place
+        if m.in_place >= th.moved_in_place and m.share < 0.5:
+            return None, nums  # the view is where it was, block by block: not moved (ORB lost in noise or a cover)
     orb = cv2.ORB_create(500)
     ka, da = orb.detectAndCompute(reference, None)
     kb, db = orb.detectAndCompute(grey, None)
-    nums: dict[str, float] = {"keypoints_ref": len(ka), "keypoints_now": len(kb)}
-    if m is not None:
-        nums["in_place"] = m.in_place
+    nums.update(keypoints_ref=len(ka), keypoints_now=len(kb))
     if da is None or db is None or len(ka) < th.moved_min_keypoints or len(kb) < th.moved_min_keypoints:
         return None, nums  # too little detail to tell (blur, cover, darkness are judged elsewhere)
     matches = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(da, db)
@@ -96,8 +101,6 @@ def moved(reference: np.ndarray, grey: np.ndarray, m: Match | None,
             shift = float(np.hypot(t[0, 2], t[1, 2])) / reference.shape[1]
     match_ratio = inliers / len(ka)
     nums.update(inliers=inliers, match_ratio=match_ratio, shift_ratio=shift, rotation_deg=rot)
-    if m is not None and m.in_place >= th.moved_in_place and m.share < 0.5:
-        return None, nums  # the view is where it was, block by block: not moved (ORB lost in noise or a cover)
     if inliers >= th.moved_min_inliers and (shift > th.moved_shift or abs(rot) > th.moved_rotation_deg):
         reason = f"the camera has moved: the view is shifted by {shift:.0%} of its width and turned {rot:+.0f}°"
     elif match_ratio < th.moved_min_match_ratio or (m is not None and m.in_place < th.moved_not_in_place):
