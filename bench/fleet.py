@@ -65,9 +65,12 @@ def photo_clip(clips: Path, size: str) -> str:
     from skimage import data
 
     w, h = {"360p": (640, 360), "1080p": (1920, 1080)}[size]
+    from camwatch.sim.scenes import live_cuts
+
     name = f"bench-photo-{size}"
     path = clips / f"{name}.mp4"
     if path.exists():
+        live_cuts(path, 2.0, 30)
         return name
     clips.mkdir(parents=True, exist_ok=True)
     view = cv2.resize(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), (w, h), interpolation=cv2.INTER_AREA)
@@ -89,6 +92,7 @@ def photo_clip(clips: Path, size: str) -> str:
         for pkt in st.encode():
             out.mux(pkt)
     tmp_path.replace(path)
+    live_cuts(path, 2.0, 30)  # each session starts where a live camera would be
     return name
 
 

@@ -26,6 +26,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 
 import gi
 
@@ -74,6 +75,8 @@ class Factory(GstRtspServer.RTSPMediaFactory):
             k = random.randrange(0, max(1, math.ceil(gop)))
             if k:
                 name = f"{name}~{k}"
+        else:
+            name = live_cut(self.clips, name, ext)
         clip = os.path.join(self.clips, f"{name}.{ext}")
         if mjpeg:
             pay = "matroskademux ! jpegparse ! rtpjpegpay name=pay0 pt=26"
@@ -95,6 +98,21 @@ class Factory(GstRtspServer.RTSPMediaFactory):
         GstRtspServer.RTSPMediaFactory.do_configure(self, media)
         if "udp" in getattr(self, "shapes", []):  # a camera set to UDP only: a TCP SETUP gets 461
             media.set_protocols(GstRtsp.RTSPLowerTrans.UDP)
+
+
+_CUTS: dict[str, int] = {}
+
+
+def live_cut(clips: str, name: str, ext: str, gop_s: float = 2.0) -> str:
+    """A live camera shows each new session what it sees now: the cut of the clip (`name^k`, made by
+    camwatch.sim.scenes.live_cuts) the wall clock points to, one GOP after another."""
+    if name not in _CUTS:
+        n = 1
+        while os.path.exists(os.path.join(clips, f"{name}^{n}.{ext}")):
+            n += 1
+        _CUTS[name] = n
+    k = int(time.time() / gop_s) % _CUTS[name]
+    return f"{name}^{k}" if k else name
 
 
 def _hang_listener(port: int) -> None:

@@ -200,6 +200,19 @@ def cut(src: Path, dst: Path, start_s: float) -> None:
     tmp.replace(dst)
 
 
+def live_cuts(path: Path, gop_s: float, seconds: float) -> int:
+    """Cuts of a clip at its keyframes (`name^k`), without re-encoding: the server starts each session at the
+    cut the wall clock points to, so that successive checks see different moments of the scene, as of a live
+    camera (a file served from its start would show every check the same frames: a frozen camera). Each cut
+    keeps at least two GOPs. Returns how many starting points there are (the clip itself is the first)."""
+    n = max(1, int((seconds - 2 * gop_s) // gop_s) + 1)
+    for k in range(1, n):
+        dst = path.with_name(f"{path.stem}^{k}{path.suffix}")
+        if not dst.exists():
+            cut(path, dst, k * gop_s)
+    return n
+
+
 def ensure_shape(directory: Path, spec: str, size_name: str = "360p") -> Path:
     """The clip of a stream shape, encoded once (and its mid-GOP cuts for `join`); returns its path."""
     shape = Shape.parse(spec)
@@ -230,5 +243,6 @@ def ensure_clips(directory: Path, sizes: tuple[str, ...] = ("360p",),
                 if progress:
                     progress(name)
                 encode(scene_frames(scene, SIZES[size_name]), path, SIZES[size_name])
+            live_cuts(path, GOP_FRAMES / FPS, SECONDS)
             clips[name] = path
     return clips
