@@ -2,7 +2,7 @@
 
 - A DESCRIBE announcing a 1 GB reply and streaming junk: memory stays bounded, the verdict says the reply was too large.
 - A reply that drips and never completes: protocol_error saying it stopped short, within the deadline.
-- A peer that answers garbage, or HTTP: protocol_error saying it is not RTSP (not "no answer").
+- A peer that answers garbage, or HTTP (a web port): protocol_error saying it is not RTSP (not "no answer").
 - A peer that accepts and never answers: timeout, "no answer to the connection".
 - A camera that answers RTSP but never sets up the stream: timeout, saying it answered.
 - A 1080p camera still checks fine with FFmpeg's allocations capped.
@@ -62,8 +62,9 @@ class Peer(socketserver.StreamRequestHandler):
             ok = f"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n"
             if mode == "silent":
                 stop.wait(60)
-            elif mode == "garbage":
-                self.wfile.write(b"\x16\x03\x01 HELLO, NOT RTSP\r\n\r\n" * 8)
+            elif mode in ("garbage", "http"):
+                self.wfile.write(b"HTTP/1.1 400 Bad Request\r\n\r\n" if mode == "http"
+                                 else b"\x16\x03\x01 HELLO, NOT RTSP\r\n\r\n" * 8)
                 stop.wait(60)
             elif method == b"OPTIONS":
                 self.wfile.write(f"{ok}Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n\r\n".encode())
@@ -148,6 +149,7 @@ def test_a_describe_announcing_1_gb_costs_bounded_memory(peer: PeerServer, tmp_p
 @pytest.mark.parametrize(("peer", "verdict", "words"), [
     ("drip", "protocol_error", "reply to DESCRIBE stopped short"),
     ("garbage", "protocol_error", "answered, but not in RTSP"),
+    ("http", "protocol_error", "not in RTSP (an HTTP server: is this the camera's web port?)"),
     ("silent", "timeout", "no answer to the connection"),
     ("no_setup", "timeout", "answers RTSP requests, but did not set up the stream"),
 ], indirect=["peer"])
