@@ -61,8 +61,8 @@ def _reply(sock: socket.socket, method: str, end: float) -> PeerReport | None:
         data += chunk
         if len(data) > MAX_HEAD or not _may_be_rtsp(data):
             break
-    if not data:
-        return SILENT
+    if not data:  # silent from the start: what FFmpeg said stands; silent after OPTIONS: it answered that
+        return SILENT if method == "OPTIONS" else PeerReport(True)
     problem = judge_head(data, method)
     if problem is not None:
         return PeerReport(False, problem)
