@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--onvif", metavar="USER:PASS@HOST[:PORT]", help="check an ONVIF device that is not in the config")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--rebaseline", action="store_true", help="forget what the camera looked like and learn it again")
-    p.add_argument("--deadline", type=float, help="overall deadline per check, seconds")
+    p.add_argument("--deadline", type=float, help="overall deadline per check, seconds (a long GOP's budget included)")
     p.add_argument("--jobs", type=int, default=16, help="checks run at once (default 16)")
     p.add_argument("--snapshot", type=Path, metavar="FILE", help="--url/--onvif: save the picture to FILE")
 

@@ -19,7 +19,7 @@ from camwatch.model import CheckResult
 from camwatch.pipeline import run_check, utcnow
 from camwatch.profile import StreamProfile
 from camwatch.snapshots import save_check, write_atomic
-from camwatch.urls import mask_url, split_credentials
+from camwatch.urls import MAX_URL_LENGTH, check_url, mask_url, split_credentials, with_credentials
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -71,7 +71,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         with engine.connect() as conn:
             _, stored = repo.load_camera(conn, cid)
             profile = StreamProfile.from_json(repo.load_profile(conn, cid))
-        settings = cam.check.model_copy(update={"deadline_s": args.deadline}) if args.deadline else None
+        settings = cam.check.model_copy(update=_deadline(args.deadline)) if args.deadline else None
         outcome = run_check(cam, Baseline.from_bytes(stored) if stored else None, config.thresholds, devices,
                             settings=settings, profile=profile)
         with engine.begin() as conn:
@@ -89,12 +89,17 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _check_adhoc(args: argparse.Namespace) -> int:
     """A camera that is not in the config: the same pipeline, no database, nothing written unless asked."""
-    settings = CheckSettings(deadline_s=args.deadline) if args.deadline else CheckSettings()
+    settings = CheckSettings(**_deadline(args.deadline)) if args.deadline else CheckSettings()
     if args.url:
+        if len(args.url) > MAX_URL_LENGTH:  # checked first: nothing else reads an absurd address
+            raise UsageError(f"--url is {len(args.url)} characters long: a camera address has at most {MAX_URL_LENGTH}")
         bare, user, password = split_credentials(args.url)
-        if not bare.startswith(("rtsp://", "rtsps://")) or not bare.split("://", 1)[1].split("/", 1)[0]:
-            raise UsageError("--url must be an rtsp://host[:port]/path address")
-        cam = adhoc_camera(mask_url(args.url), rtsp_url=bare, user=user, password=password, check=settings)
+        try:
+            bare = check_url(bare, ("rtsp", "rtsps"))
+        except ValueError as err:
+            raise UsageError(f"--url {err}") from None
+        cam = adhoc_camera(mask_url(bare if user is None else with_credentials(bare, user, password)), rtsp_url=bare,
+                           user=user, password=password, check=settings)
     else:
         bare, user, password = split_credentials("onvif://" + args.onvif)
         host_port = bare.removeprefix("onvif://").rstrip("/")
@@ -113,6 +118,13 @@ def _check_adhoc(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot write the snapshot to {args.snapshot}: {err.strerror}") from None
     print_results([result], args.json, {})
     return EXIT_OK if result.ok else EXIT_UNHEALTHY
+
+
+def _deadline(seconds: float) -> dict[str, float]:
+    """`--deadline`: the whole check's, a long GOP's budget included."""
+    if not 0 < seconds <= 120:
+        raise UsageError("--deadline must be more than 0 and at most 120 seconds")
+    return {"deadline_s": seconds, "max_deadline_s": seconds}
 
 
 def _run_all(ids: list[str], one: Callable[[str], CheckResult], jobs: int, progress: bool) -> list[CheckResult]:

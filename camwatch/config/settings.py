@@ -11,12 +11,12 @@ import datetime as dt
 import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from camwatch.model import Verdict
+from camwatch.urls import check_url
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _TIME = r"([01]\d|2[0-3]):[0-5]\d"
@@ -232,19 +232,12 @@ class OnvifSettings(Credentials):
 
 
 def camera_url(v: str | None, schemes: tuple[str, ...], shown: str) -> str | None:
-    """A camera address: the right scheme, a host, a valid port, and no credentials in it."""
+    """A camera address: the right scheme, a host, a valid port, and no credentials in it (the scheme in lower
+    case). Errors never quote the address: what looks like its port may be a password's tail."""
     if v is None:
         return v
-    parts = urlsplit(v)
-    if parts.scheme not in schemes or not parts.hostname:
-        raise ValueError(f"must be {shown}://host[:port]/path")
-    if "@" in parts.netloc:
-        raise ValueError("put the user and password in `user` and `password_env`/`password_file`, not in the URL")
-    try:
-        parts.port  # noqa: B018 - validates the port
-    except ValueError as err:
-        raise ValueError(f"bad port: {err}") from None
-    return v
+    return check_url(v, schemes, "put the user and password in `user` and `password_env`/`password_file`, "
+                                 "not in the URL", shown)
 
 
 class Camera(Credentials):

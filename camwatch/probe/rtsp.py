@@ -7,6 +7,7 @@ deadline after every packet. The session is closed (RTSP TEARDOWN) as soon as we
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import itertools
 import logging
@@ -19,13 +20,36 @@ import numpy as np
 from camwatch.config.settings import CheckSettings
 from camwatch.model import SNAPSHOT_WIDTH, ErrorKind, Observation, StreamFacts
 from camwatch.probe import Target
+from camwatch.probe.rtsp_peer import PeerReport, examine
 from camwatch.urls import with_credentials
 
 log = logging.getLogger(__name__)
 
+# No single allocation of FFmpeg's may exceed this (libavutil's av_max_alloc; its default is 2 GiB). A camera
+# decides how much FFmpeg reserves — `Content-Length: 1000000000` on a DESCRIBE made it fill 1 GB — while the
+# largest honest need is a frame plane: 4K YUV 4:2:0 is 12 MiB. Every buffer that grows with what a peer sends
+# (a reply's body, a packet, an RTP frame being reassembled) is one allocation, so this bounds a check's memory.
+MAX_ALLOC = 32 << 20
+
+
+def limit_allocations(max_bytes: int = MAX_ALLOC) -> bool:
+    """Cap every allocation of the FFmpeg that PyAV loaded (process-wide; done once, at import)."""
+    try:  # dlsym on PyAV's own module searches the libraries it links: the one libavutil in this process
+        cap = ctypes.CDLL(av._core.__file__).av_max_alloc
+    except (OSError, AttributeError) as err:
+        log.warning("cannot cap FFmpeg's allocations (%s): a hostile camera may cost much memory", err)
+        return False
+    cap.argtypes, cap.restype = [ctypes.c_size_t], None
+    cap(max_bytes)
+    return True
+
+
+limit_allocations()
+
 # PyAV fixes its per-read timeout at open: a read that stalls ends after READ_TIMEOUT_S. No read starts later
 # than that before the deadline, so none outlives it (2.5 s: a 1 fps camera sends a frame every second).
 READ_TIMEOUT_S = 2.5
+EXAMINE_S = 1.5
 TRANSPORTS = ("tcp", "udp")  # the order `auto` tries; a 461 Unsupported transport moves to the next
 
 
@@ -57,7 +81,8 @@ def _probe(target: Target, settings: CheckSettings, transport: str, t0: float) -
     phase = "connect"
     container = None
     try:
-        open_timeout = min(settings.connect_timeout_s * 2, max(0.5, deadline - time.monotonic()))
+        # what FFmpeg's open leaves of the deadline (up to EXAMINE_S) asks the peer what it did, if the open fails
+        open_timeout = min(settings.connect_timeout_s * 2, max(0.5, deadline - time.monotonic() - EXAMINE_S))
         options = {
             "rtsp_transport": transport,
             "timeout": str(int(settings.connect_timeout_s * 1_000_000)),  # socket I/O, µs
@@ -76,7 +101,11 @@ def _probe(target: Target, settings: CheckSettings, transport: str, t0: float) -
         video.codec_context.options = {"skip_loop_filter": "all"}
         return _read(container, video, settings, t0, deadline, transport)
     except av.error.FFmpegError as err:
-        kind, reason = classify(err, phase, time.monotonic() - t0, settings, transport)
+        elapsed = time.monotonic() - t0
+        kind, reason = classify(err, phase, elapsed, settings, transport)
+        if phase == "connect" and unexplained(err, kind) and transport != "http" and target.url.startswith("rtsp:"):
+            budget = min(settings.connect_timeout_s, deadline - time.monotonic() - 0.1)
+            kind, reason = explain(kind, reason, elapsed, examine(target.url, budget))
         # FFmpeg's exception carries the URL with its password: keep only its type and message
         return Observation.failure(kind, reason, time.monotonic() - t0, detail=f"{type(err).__name__}: {err.strerror}")
     finally:
@@ -216,6 +245,9 @@ def classify(err: av.error.FFmpegError, phase: str, elapsed: float, settings: Ch
         return ErrorKind.UNREACHABLE, "connection refused: the address answers but nothing listens on the RTSP port"
     if err.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN):
         return ErrorKind.UNREACHABLE, f"the camera's address cannot be reached ({msg})"
+    if err.errno == errno.ENOMEM:
+        return ErrorKind.PROTOCOL, (f"the camera sent more than camwatch takes at once (FFmpeg's allocations are "
+                                    f"capped at {MAX_ALLOC >> 20} MiB)")
     if err.errno in (errno.ENOENT,) or "resolve" in msg.lower() or "name or service" in msg.lower():
         return ErrorKind.UNREACHABLE, f"the camera's host name cannot be resolved ({msg})"
     timed_out = isinstance(err, av.error.TimeoutError | av.error.ExitError) or err.errno == errno.ETIMEDOUT
@@ -230,3 +262,19 @@ def classify(err: av.error.FFmpegError, phase: str, elapsed: float, settings: Ch
         return ErrorKind.PROTOCOL, "the camera's answer is not valid RTSP"
     return ErrorKind.PROTOCOL, f"the RTSP exchange failed ({msg})"
 
+
+
+def unexplained(err: av.error.FFmpegError, kind: ErrorKind) -> bool:
+    """FFmpeg gave up without the camera's own answer (a status, a refusal): a timeout, invalid data, EOF."""
+    if isinstance(err, av.error.HTTPError | av.error.HTTPClientError | av.error.HTTPServerError):
+        return False
+    return kind is ErrorKind.TIMEOUT or (kind is ErrorKind.PROTOCOL and err.errno != errno.EPROTONOSUPPORT)
+
+
+def explain(kind: ErrorKind, reason: str, elapsed: float, peer: PeerReport) -> tuple[ErrorKind, str]:
+    """FFmpeg's verdict with what the peer did when asked again. Pure."""
+    if peer.problem:
+        return ErrorKind.PROTOCOL, peer.problem
+    if peer.answered and kind is ErrorKind.TIMEOUT:
+        return kind, f"the camera answers RTSP requests, but did not set up the stream within {elapsed:.1f} s"
+    return kind, reason
