@@ -188,7 +188,8 @@ def test_sigterm_with_a_slow_mail_server_stops_within_seconds_and_sends_nothing_
         tmp_path: Path, smtp: SmtpServer, fleet: Fleet) -> None:
     n = 20
     cfg = tmp_path / "cameras.toml"
-    cfg.write_text(config_text(tmp_path / "state", [("M1", "Ngã ba chợ", "yen-dinh", fleet.url("day"))], sections=f"""
+    cfg.write_text(config_text(tmp_path / "state", [("M1", "Ngã ba chợ", "yen-dinh", fleet.url("day"))],
+                                 defaults="deadline_s = 6\nmax_deadline_s = 6", sections=f"""
 [metrics]
 enabled = false
 [smtp]
