@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from camwatch import config as cfgmod
-from camwatch.alerts.outbox import send_due
+from camwatch.alerts.outbox import order_keys, send_due
 from camwatch.alerts.smtp import SmtpTransport
 from camwatch.model import Verdict
 from camwatch.sim.fleet import Fleet
@@ -132,6 +132,14 @@ def test_one_email_in_backoff_does_not_delay_another_that_is_due(tmp_path: Path,
     assert len(viet) == 3 and "YD-01" in viet[1] and "YD-01" in viet[2] and viet[2] != viet[1]
     order = [(r.recipient, r.kind, r.camera_id) for r in sorted(emails(engine), key=lambda r: r.sent_at)]
     assert order.index((VIET, "alert", "YD-01")) < order.index((VIET, "recovery", "YD-01"))
+
+
+def test_what_waits_for_what_an_alert_before_its_recovery_and_a_communes_email_before_its_cameras() -> None:
+    group = order_keys(1, VIET, None, {"cameras": [{"camera": "YD-01"}, {"camera": "YD-02"}]})
+    assert order_keys(2, VIET, "YD-02", {}) & group  # YD-02's recovery waits for the commune's email
+    assert not order_keys(3, VIET, "YD-05", {}) & group  # another camera's alert does not
+    assert not order_keys(4, EXPERT, "YD-02", {}) & group  # nor another person's
+    assert not order_keys(5, VIET, None, {}) & order_keys(6, VIET, None, {})  # two reports are independent
 
 
 def test_a_failed_email_requeued_by_alerts_retry_is_delivered(tmp_path: Path, smtp: SmtpServer) -> None:

@@ -67,13 +67,15 @@ def _retry(config: cfgmod.Config, delivery: int | None, every_failed: bool) -> i
 
 def _outbox(config: cfgmod.Config, limit: int) -> int:
     engine = open_db(config)
-    tz = config.district.tz
+    tz, now = config.district.tz, dt.datetime.now(dt.UTC)
     with engine.connect() as conn:
         counts = repo.outbox_counts(conn)
         rows = repo.notification_rows(conn, limit)
     print(f"pending {counts['pending']}, sent {counts['sent']}, failed {counts['failed']}")
     for r in rows:
         refused = f", refused {r.refusals}" if r.refusals else ""
+        if r.not_before is not None and r.not_before > now:
+            refused += f", next try {r.not_before.astimezone(tz):%H:%M:%S}"
         state = ("sent " + r.sent_at.astimezone(tz).strftime("%d/%m %H:%M")) if r.sent_at else \
             ("FAILED" if r.failed_permanently else f"pending (attempts {r.attempts}{refused})")
         err = f" — {r.last_error}" if r.last_error and not r.sent_at else ""
@@ -81,5 +83,5 @@ def _outbox(config: cfgmod.Config, limit: int) -> int:
               f"{r.recipient:<32} {state}{err}")
     if counts["failed"]:
         print("send failed ones again: camwatch alerts retry ID, or camwatch alerts retry --failed")
-    print(zone_note(tz, dt.datetime.now(dt.UTC)))
+    print(zone_note(tz, now))
     return EXIT_OK
