@@ -60,6 +60,7 @@ class Monitor:
         self._intervals: dict[str, float] = {}
         self._running: set[str] = set()
         self._guard = threading.Lock()
+        self.stopping = threading.Event()  # set at SIGTERM: the email being sent finishes, no new one starts
 
     def _sync(self, config: Config, now: dt.datetime) -> None:
         with self.engine.begin() as conn:
@@ -112,6 +113,7 @@ class Monitor:
 
     def stop(self) -> None:
         sdnotify.notify("STOPPING=1")
+        self.stopping.set()
         log.info("stopping: waiting for %d running check(s) to finish or reach their deadline", len(self._running))
         self.scheduler.shutdown(wait=True)
         with self.engine.begin() as conn:
@@ -195,7 +197,7 @@ class Monitor:
     def _alerts(self) -> None:
         from camwatch.alerts.outbox import deliver
 
-        self.metrics.email_failures.inc(deliver(self.engine, self.config, None, self.node, utcnow))
+        self.metrics.email_failures.inc(deliver(self.engine, self.config, None, self.node, utcnow, stop=self.stopping))
 
 
 def _observe_lag(metrics: Metrics, ev: JobSubmissionEvent) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import os
@@ -19,10 +20,29 @@ from camwatch.sim.fleet import free_port
 @dataclass
 class Sink:
     messages: list[EmailMessage] = field(default_factory=list)
-    reject: dict[str, str] = field(default_factory=dict)  # address → SMTP reply, e.g. "550 no such user"
+    reject: dict[str, str] = field(default_factory=dict)  # address → SMTP reply to RCPT, e.g. "550 no such user"
+    # "mail" / "data" → the replies to the next such commands, one each (e.g. ["451 4.3.0 try later"]) …
+    answers: dict[str, list[str]] = field(default_factory=dict)
+    # … and, once those are used up, the reply to every one (a server-wide fault: "554 5.3.0 transaction failed")
+    fail: dict[str, str] = field(default_factory=dict)
+    data_delay_s: float = 0.0  # a slow server: it sleeps this long in DATA before accepting
+    data_started: int = 0  # DATA commands received (answered or not yet)
     kill_pid_at: str | None = None  # "rcpt" (claimed, not sent) or "data" (sent, not marked)
     kill_pid: int | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _reply(self, stage: str) -> str | None:
+        with self.lock:
+            queue = self.answers.get(stage)
+            return queue.pop(0) if queue else self.fail.get(stage)
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, mail_options: Any) -> str:
+        reply = self._reply("mail")
+        if reply:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
         if address in self.reject:
@@ -34,6 +54,13 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.data_started += 1
+        if self.data_delay_s:
+            await asyncio.sleep(self.data_delay_s)
+        reply = self._reply("data")
+        if reply:
+            return reply
         msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         with self.lock:
             self.messages.append(msg)  # type: ignore[arg-type]

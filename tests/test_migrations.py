@@ -15,7 +15,7 @@ def test_migrations_match_the_declared_schema(engine: Engine) -> None:
         ctx = MigrationContext.configure(conn, opts={"compare_type": False})
         diff = compare_metadata(ctx, metadata)
     assert diff == [], diff
-    assert repo.current_revision(engine) == repo.head_revision() == "0006"
+    assert repo.current_revision(engine) == repo.head_revision() == "0007"
 
 
 def test_downgrade_to_the_first_revision_and_back(db_url: str) -> None:

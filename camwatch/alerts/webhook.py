@@ -6,9 +6,10 @@ Signature: `X-Camwatch-Signature: sha256=HEX`, the HMAC-SHA256 with the configur
 `TIMESTAMP.BODY` (`X-Camwatch-Timestamp`, Unix seconds; a receiver refuses old timestamps against replay).
 `X-Camwatch-Delivery` is the outbox row's id: the same on a retry, so a receiver can drop a duplicate.
 
-Errors are classified once: no answer, refused connection, 408/425/429 and 5xx are temporary (every post
-waits, in order); any other 4xx is permanent (the receiver refuses this post and always will). Messages
-name the host only: a webhook URL often carries a token in its path.
+Errors are classified once: no answer, refused connection, 408/425/429 and 5xx are the receiver's failure
+(every post waits, in order, and it never counts toward `max_attempts`); any other 4xx is permanent (the
+receiver refuses this post and always will). Messages name the host only: a webhook URL often carries a
+token in its path.
 """
 
 from __future__ import annotations

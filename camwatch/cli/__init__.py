@@ -109,8 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", default="")
 
     p = cmd("alerts", "alerts:cmd_alerts", "email alerts: test (send a test email), outbox (what is pending, sent, "
-            "failing), flush (route and send what is due now)")
-    p.add_argument("action", choices=["test", "outbox", "flush"])
+            "failing), flush (route and send what is due now), retry (send failed ones again)",
+            "  camwatch alerts outbox\n"
+            "  camwatch alerts retry 42          # the failed email (or webhook post) 42 is pending again\n"
+            "  camwatch alerts retry --failed    # every failed one\n"
+            "a failed one is an address the mail server refused, or one refused max_attempts times; a server that is\n"
+            "down never fails an email: it waits")
+    p.add_argument("action", choices=["test", "outbox", "flush", "retry"])
+    p.add_argument("id", nargs="?", type=int, metavar="ID", help="retry: the delivery's id (see `alerts outbox`)")
+    p.add_argument("--failed", action="store_true", help="retry: every failed email and webhook post")
     p.add_argument("--to", help="address for `alerts test`")
     p.add_argument("--lang", choices=["vi", "en"], default=None)
     p.add_argument("--limit", type=int, default=30)

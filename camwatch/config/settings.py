@@ -348,8 +348,9 @@ class AlertSettings(Strict):
     escalate_after_h: float = Field(48, gt=0)
     escalation: list[str] = []  # technician ids of the district team
     grafana_url: str | None = None  # link in emails, e.g. https://grafana.example/d/camwatch
-    max_attempts: int = Field(50, ge=1)
-    claim_timeout_s: float = Field(300, gt=0)  # a claimed email not marked sent after this is retried
+    max_attempts: int = Field(50, ge=1)  # the server's refusals of one email before it fails (an outage never counts)
+    # a claimed email not marked sent after this is sent again (at once when its sender, on this machine, is dead)
+    claim_timeout_s: float = Field(300, gt=0)
     daily_digest_at: str | None = Field(None, pattern=rf"^{_TIME}$")  # local time of a daily summary
 
 

@@ -200,9 +200,11 @@ notifications = Table(  # the outbox: written with the transition that causes it
     Column("recipient", Text),
     Column("not_before", UTCDateTime),
     Column("claimed_at", UTCDateTime),
-    Column("claimed_by", String(64)),
+    Column("claimed_by", String(160)),  # the claiming process (alerts/claims.py), migration 0007
     Column("sent_at", UTCDateTime),
-    Column("attempts", Integer, nullable=False, default=0),
+    Column("attempts", Integer, nullable=False, default=0),  # tries, whatever their outcome
+    # the server's refusals of this delivery (what `max_attempts` counts; a server that is down is not one)
+    Column("refusals", Integer, nullable=False, default=0, server_default="0"),
     Column("last_error", Text),
     Column("failed_permanently", Boolean, nullable=False, default=False),
     Index("ix_notifications_pending", "sent_at", "failed_permanently"),
