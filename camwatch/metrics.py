@@ -78,9 +78,14 @@ class Metrics:
         self.checks = Counter("camwatch_checks", "Checks completed, by verdict.", ["result"], registry=r)
         self.check_duration = Histogram("camwatch_check_duration_seconds", "Time from the start of a check to its verdict.",
                                         buckets=CHECK_BUCKETS, registry=r)
-        self.lag = Histogram("camwatch_scheduler_lag_seconds", "How late checks start after their scheduled time.",
+        self.lag = Histogram("camwatch_scheduler_lag_seconds",
+                             "How late checks start running after their scheduled time (waiting for a worker included).",
                              buckets=LAG_BUCKETS, registry=r)
         self.in_flight = Gauge("camwatch_checks_in_flight", "Checks running now.", registry=r)
+        self.pool_size = Gauge("camwatch_check_pool_size", "Workers of the checks' pool (`concurrency`).", registry=r)
+        self.pool_busy = Gauge("camwatch_check_pool_busy", "Workers of the checks' pool running a check now.", registry=r)
+        self.waiting = Gauge("camwatch_checks_waiting", "Checks due and waiting for a free worker (a saturated pool).",
+                             registry=r)
         self.transitions = Counter("camwatch_incidents_opened", "Incidents opened, by kind.", ["kind"], registry=r)
         self.email_failures = Counter("camwatch_email_send_failures", "Email deliveries that failed.", registry=r)
         self.node_cameras = Gauge("camwatch_node_cameras", "Cameras this node holds (several nodes).", ["node"],
