@@ -3,6 +3,7 @@
 - `accept()` only accepts: the TLS handshake runs in the connection's own thread, under the same timeout as every
   read and write of the connection (`TIMEOUT_S`), so a client that connects and says nothing, or sends half a
   request, holds one thread until the timeout and never the listener.
+- A connection lasts at most `MAX_CONNECTION_S`, however it trickles its bytes (a reaper shuts it down).
 - At most `MAX_CONNECTIONS` connections at once; one more is closed at once (Prometheus retries at its next scrape).
 - IPv4 or IPv6, from the address's form (`[::1]:9834` in the config is served on `::1`).
 - A client that times out, hangs up or fails its handshake is logged at debug level, without a traceback.
@@ -11,10 +12,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import ssl
 import sys
 import threading
+import time
 from collections.abc import Callable
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -24,6 +27,7 @@ log = logging.getLogger(__name__)
 
 TIMEOUT_S = 10.0  # the handshake, and each read and write of a connection
 MAX_CONNECTIONS = 64
+MAX_CONNECTION_S = 60.0  # a whole connection: TLS handshake, request and response
 
 
 class Handler(WSGIRequestHandler):
@@ -44,13 +48,39 @@ class Server(ThreadingMixIn, WSGIServer):
     block_on_close = False  # shutdown does not wait for idle clients
 
     def __init__(self, host: str, port: int, app: Callable[..., Any], tls: ssl.SSLContext | None = None,
-                 timeout_s: float = TIMEOUT_S, max_connections: int = MAX_CONNECTIONS) -> None:
+                 timeout_s: float = TIMEOUT_S, max_connections: int = MAX_CONNECTIONS,
+                 max_connection_s: float = MAX_CONNECTION_S) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.tls, self.timeout_s = tls, timeout_s
+        self.tls, self.timeout_s, self.max_connection_s = tls, timeout_s, max_connection_s
         self.max_connections = max_connections
         self._slots = threading.BoundedSemaphore(max_connections)
+        self._open: dict[socket.socket, float] = {}  # a duplicate of each connection → when it must end
+        self._open_lock, self._closed = threading.Lock(), threading.Event()
         super().__init__((host, port), Handler)
         self.set_app(app)
+        threading.Thread(target=self._reap, name="metrics-reaper", daemon=True).start()
+
+    @property
+    def connections(self) -> int:
+        """Connections open now (each holding one of the `max_connections` slots)."""
+        with self._open_lock:
+            return len(self._open)
+
+    def _reap(self) -> None:
+        """Shut down connections older than `max_connection_s` (the blocked read or write in their thread ends)."""
+        while not self._closed.wait(min(1.0, self.max_connection_s / 4)):
+            now = time.monotonic()
+            with self._open_lock:
+                late = [s for s, end in self._open.items() if end <= now]
+            for s in late:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def server_close(self) -> None:
+        self._closed.set()
+        super().server_close()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """In the listener's thread: take a slot or close at once; everything else happens in the connection's."""
@@ -66,6 +96,10 @@ class Server(ThreadingMixIn, WSGIServer):
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
+        # a duplicate descriptor, ours until the end: shutting it down ends the connection, whoever closed theirs
+        dup = socket.socket(fileno=os.dup(request.fileno()))
+        with self._open_lock:
+            self._open[dup] = time.monotonic() + self.max_connection_s
         try:
             if self.tls is not None:
                 try:
@@ -76,6 +110,9 @@ class Server(ThreadingMixIn, WSGIServer):
                     return
             super().process_request_thread(request, client_address)
         finally:
+            with self._open_lock:
+                del self._open[dup]
+            dup.close()
             self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:

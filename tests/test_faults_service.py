@@ -1,6 +1,8 @@
 """Faults of the service itself that camwatch survives: a busy pool, slow clients, bad configs.
 
 - Idle TCP clients and a client that sends half a request do not block a TLS scrape of /metrics; the server closes them.
+- A client that trickles its request a byte at a time is cut off at the connection's time limit.
+- Connections beyond the bound (64) are closed at once; the listener serves again when the others end.
 - A non-ASCII `Authorization` header on the listener is a 401, not a 500.
 - A listener on an IPv6 address (`[::1]:PORT`) is served.
 - Ten hanging cameras on a pool of two: the lag metric shows how late checks really start, the pool's saturation is
@@ -24,9 +26,10 @@ from pathlib import Path
 
 import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobEvent
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, make_wsgi_app
 
 from camwatch import config as cfgmod
+from camwatch.listener import Server
 from camwatch.metrics import Metrics, serve
 from camwatch.scheduler import Monitor
 from camwatch.sim.fleet import free_port
@@ -80,6 +83,49 @@ def test_idle_and_half_request_clients_do_not_block_a_tls_scrape(tls_files: tupl
             s.close()
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_a_client_that_trickles_its_request_is_cut_off_at_the_connection_limit() -> None:
+    app = Server("127.0.0.1", 0, make_wsgi_app(CollectorRegistry()), timeout_s=2, max_connection_s=4)
+    threading.Thread(target=app.serve_forever, daemon=True).start()
+    try:
+        with socket.create_connection(app.server_address[:2], timeout=10) as s:
+            s.sendall(b"GET /metrics HTTP/1.1\r\n")
+            s.settimeout(1)
+            closed = False
+            for _ in range(60):  # a header byte a second: never idle for the 2 s read timeout
+                try:
+                    s.sendall(b"X")
+                    closed = s.recv(1) == b""
+                except TimeoutError:
+                    continue
+                except OSError:  # reset or broken pipe: closed too
+                    closed = True
+                if closed:
+                    break
+            assert closed, "the server kept a trickling connection open for 60 s"
+    finally:
+        app.shutdown()
+        app.server_close()
+
+
+def test_connections_beyond_the_bound_are_closed_at_once_and_the_listener_recovers() -> None:
+    app = Server("127.0.0.1", 0, make_wsgi_app(CollectorRegistry()), timeout_s=30, max_connections=2)
+    threading.Thread(target=app.serve_forever, daemon=True).start()
+    port = app.server_address[1]
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
+    try:
+        wait_for(lambda: app.connections == 2, 10, "both slots taken", every=0.05)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as extra:
+            assert _closed_by_server(extra)  # within 10 s, not after the 30 s timeout: there is no slot for it
+        for s in idle:  # they hang up: their slots are free again
+            s.close()
+        wait_for(lambda: b" 200 " in _raw_request(port, b"GET /metrics HTTP/1.0\r\n\r\n")[:20], 10, "a scrape again")
+    finally:
+        for s in idle:
+            s.close()
+        app.shutdown()
+        app.server_close()
 
 
 def _raw_request(port: int, head: bytes, host: str = "127.0.0.1") -> bytes:
