@@ -210,7 +210,7 @@ class CheckPool(BasePoolExecutor):
 
     def __init__(self, workers: int, metrics: Metrics) -> None:
         super().__init__(_TimedThreads(workers, self._started, self._ended))
-        self.metrics, self.size, self._late, self._late_logged = metrics, workers, 0, time.monotonic()
+        self.metrics, self.size, self._late, self._late_logged = metrics, workers, 0, float("-inf")
         metrics.pool_size.set(workers)
 
     def _started(self, job_id: str, due: dt.datetime) -> None:
