@@ -18,13 +18,10 @@ import base64
 import hmac
 import logging
 import platform
-import ssl
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
@@ -32,6 +29,7 @@ from prometheus_client.registry import Collector
 
 from camwatch import __version__
 from camwatch.health import Status
+from camwatch.listener import TIMEOUT_S, Server, tls_context
 from camwatch.model import DOWN_VERDICTS, Verdict
 
 log = logging.getLogger(__name__)
@@ -80,9 +78,14 @@ class Metrics:
         self.checks = Counter("camwatch_checks", "Checks completed, by verdict.", ["result"], registry=r)
         self.check_duration = Histogram("camwatch_check_duration_seconds", "Time from the start of a check to its verdict.",
                                         buckets=CHECK_BUCKETS, registry=r)
-        self.lag = Histogram("camwatch_scheduler_lag_seconds", "How late checks start after their scheduled time.",
+        self.lag = Histogram("camwatch_scheduler_lag_seconds",
+                             "How late checks start running after their scheduled time (waiting for a worker included).",
                              buckets=LAG_BUCKETS, registry=r)
         self.in_flight = Gauge("camwatch_checks_in_flight", "Checks running now.", registry=r)
+        self.pool_size = Gauge("camwatch_check_pool_size", "Workers of the checks' pool (`concurrency`).", registry=r)
+        self.pool_busy = Gauge("camwatch_check_pool_busy", "Workers of the checks' pool running a check now.", registry=r)
+        self.waiting = Gauge("camwatch_checks_waiting", "Checks due and waiting for a free worker (a saturated pool).",
+                             registry=r)
         self.transitions = Counter("camwatch_incidents_opened", "Incidents opened, by kind.", ["kind"], registry=r)
         self.email_failures = Counter("camwatch_email_send_failures", "Email deliveries that failed.", registry=r)
         self.node_cameras = Gauge("camwatch_node_cameras", "Cameras this node holds (several nodes).", ["node"],
@@ -186,20 +189,12 @@ class CameraCollector(Collector):
                                         value=counts["failed"])
 
 
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("metrics: " + format, *args)
-
-
 def basic_auth(app: Callable[..., Any], user: str, password: str) -> Callable[..., Any]:
     expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if hmac.compare_digest(environ.get("HTTP_AUTHORIZATION", ""), expected):
+        # as bytes: a header with non-ASCII characters is a wrong password, not a TypeError (HTTP 500)
+        if hmac.compare_digest(environ.get("HTTP_AUTHORIZATION", "").encode("utf-8", "replace"), expected.encode()):
             return app(environ, start_response)
         start_response("401 Unauthorized", [("WWW-Authenticate", 'Basic realm="camwatch"'),
                                             ("Content-Type", "text/plain")])
@@ -209,18 +204,15 @@ def basic_auth(app: Callable[..., Any], user: str, password: str) -> Callable[..
 
 
 def serve(registry: CollectorRegistry, host: str, port: int, certfile: str | None = None, keyfile: str | None = None,
-          auth: tuple[str, str] | None = None, app: Callable[..., Any] | None = None) -> tuple[WSGIServer, threading.Thread]:
+          auth: tuple[str, str] | None = None, app: Callable[..., Any] | None = None,
+          timeout_s: float = TIMEOUT_S) -> tuple[Server, threading.Thread]:
     """Serve /metrics (prometheus-client's WSGI app, or `app`: the web interface's dispatcher) with optional TLS and
-    basic auth."""
+    basic auth, on IPv4 or IPv6; no idle or slow client blocks it (`camwatch.listener`)."""
     app = app if app is not None else make_wsgi_app(registry)
     if auth is not None:
         app = basic_auth(app, *auth)
-    httpd = make_server(host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
-    if certfile and keyfile:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        ctx.load_cert_chain(certfile, keyfile)
-        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    tls = tls_context(certfile, keyfile) if certfile and keyfile else None
+    httpd = Server(host, port, app, tls, timeout_s=timeout_s)
     t = threading.Thread(target=httpd.serve_forever, name="metrics-http", daemon=True)
     t.start()
     return httpd, t

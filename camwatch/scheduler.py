@@ -2,23 +2,27 @@
 
 APScheduler runs one interval job per camera on a bounded thread pool (checks are I/O-bound and
 PyAV releases the GIL while it waits and decodes), plus the background jobs (heartbeat and
-watchdog, leases, alerts, roll-up). What one check does is `job.CheckJob`; this module keeps only
-timing, concurrency, leases and shutdown.
+watchdog, leases, alerts, roll-up) on a pool of their own, so that checks never starve them. The checks'
+pool measures each check's lag when it starts running (not when it is queued: a saturated pool shows there)
+and how busy it is. What one check does is `job.CheckJob`; this module keeps only timing, concurrency,
+leases and shutdown.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import logging
 import socket
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from contextlib import suppress
 from functools import partial
+from typing import Any
 
-from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
-from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.executors.pool import BasePoolExecutor, ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -35,6 +39,8 @@ from camwatch.views import Views
 log = logging.getLogger(__name__)
 
 ALERTS_EVERY_S = 5.0
+BACKGROUND = "background"  # the executor of the heartbeat, leases, alerts and roll-up: never behind checks
+LATE_S = 5.0  # a check that starts this late is logged (at most once a minute, with the count)
 
 
 class Monitor:
@@ -48,10 +54,10 @@ class Monitor:
         self.job = CheckJob(config, engine, self.node, self.metrics, self.views, cluster=self.cluster)
         self.metrics.registry.register(CameraCollector(self.views.current, partial(repo.outbox_counts_of, engine),
                                                        communes=lambda: {c.id: c.name for c in self.config.file.communes}))
+        self.pool = CheckPool(config.file.defaults.concurrency, self.metrics)
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=config.file.defaults.concurrency)},
+            executors={"default": self.pool, BACKGROUND: ThreadPoolExecutor(max_workers=4)},
             job_defaults={"coalesce": True, "max_instances": 1}, timezone=dt.UTC)
-        self.scheduler.add_listener(partial(_observe_lag, self.metrics), EVENT_JOB_SUBMITTED)
         shortest = min((c.check.interval_s for c in config.cameras.values()), default=60.0)
         self.lease_ttl_s = config.district.lease_ttl_intervals * shortest
         self.lease_renew_s = max(1.0, shortest / 3)
@@ -74,7 +80,7 @@ class Monitor:
             self.run_id = repo.start_run(conn, self.node, now)
             leases.join(conn, self.node, now, self.lease_ttl_s, self.cluster)
         self.views.load(self.engine)
-        add = self.scheduler.add_job
+        add = partial(self.scheduler.add_job, executor=BACKGROUND)
         if self.cluster:  # cameras come and go with the leases this node holds
             add(self._leases, IntervalTrigger(seconds=self.lease_renew_s), id="__leases__", next_run_time=now)
         else:
@@ -200,14 +206,65 @@ class Monitor:
         self.metrics.email_failures.inc(deliver(self.engine, self.config, None, self.node, utcnow, stop=self.stopping))
 
 
-def _observe_lag(metrics: Metrics, ev: JobSubmissionEvent) -> None:
-    """How late a check starts after its scheduled time (a pool too small, or a machine too busy)."""
-    if ev.job_id.startswith("__"):
-        return
-    lag = max(0.0, (utcnow() - ev.scheduled_run_times[0]).total_seconds())
-    metrics.lag.observe(lag)
-    if lag > 5:
-        log.warning("camera=%s check started %.1f s late", ev.job_id, lag)
+class CheckPool(BasePoolExecutor):
+    """The checks' threads. A check's lag is measured when a worker starts it, from the time it was due (the latest,
+    when missed runs are coalesced): a check waiting for a free worker is late, and shows it."""
+
+    def __init__(self, workers: int, metrics: Metrics) -> None:
+        super().__init__(_TimedThreads(workers, self._started, self._ended))
+        self.metrics, self.size, self._late, self._late_logged = metrics, workers, 0, float("-inf")
+        metrics.pool_size.set(workers)
+
+    def _started(self, job_id: str, due: dt.datetime) -> None:
+        lag = max(0.0, (utcnow() - due).total_seconds())
+        m = self.metrics
+        m.waiting.dec()
+        m.pool_busy.inc()
+        m.lag.observe(lag)
+        if lag > LATE_S:
+            self._late += 1
+            if time.monotonic() - self._late_logged > 60:
+                log.warning("camera=%s check started %.1f s late (%d checks late since the last warning): the pool "
+                            "of %d workers is saturated", job_id, lag, self._late, self.size)
+                self._late, self._late_logged = 0, time.monotonic()
+
+    def _ended(self) -> None:
+        self.metrics.pool_busy.dec()
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Running checks finish (or reach their deadline); checks still waiting for a worker are dropped."""
+        self._pool.closing = True
+        super().shutdown(wait)
+
+    def _do_submit_job(self, job: Any, run_times: list[dt.datetime]) -> None:
+        self.metrics.waiting.inc()
+        try:
+            super()._do_submit_job(job, run_times)
+        except BaseException:  # the pool is shutting down
+            self.metrics.waiting.dec()
+            raise
+
+
+class _TimedThreads(concurrent.futures.ThreadPoolExecutor):
+    """A thread pool that calls `started(job id, due time)` in the worker, as it starts APScheduler's `run_job`."""
+
+    def __init__(self, workers: int, started: Callable[[str, dt.datetime], None], ended: Callable[[], None]) -> None:
+        super().__init__(workers, thread_name_prefix="check")
+        self.started, self.ended, self.closing = started, ended, False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        job, run_times = args[0], args[2]  # apscheduler.executors.base.run_job(job, jobstore_alias, run_times, …)
+
+        def run() -> Any:
+            if self.closing:
+                return []  # run_job's answer: no events
+            self.started(job.id, max(run_times))
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.ended()
+
+        return super().submit(run)
 
 
 def _offset(camera_id: str, interval: float) -> dt.timedelta:

@@ -53,6 +53,7 @@ class Camwatch:
         self.outbox = {"pending": 0, "failed": 0, "sent": 0}
         self.policy = Policy()
         self.running = True
+        self.metrics.pool_size.set(4)  # `concurrency`, as the daemon's pool sets it
         self.metrics.registry.register(CameraCollector(lambda: list(self.views.values()), lambda: dict(self.outbox),
                                                        communes=lambda: self.communes))
 
@@ -301,7 +302,8 @@ def checking() -> Scenario:
         drive, lambda: Camwatch({"cam-dan": "Cẩm Đàn"}, [("CD-01", "cam-dan", "Ngã ba chợ Cẩm Đàn"),
                                                           ("CD-02", "cam-dan", "Cầu Cẩm Đàn")]),
         alert_rule_test=[{"eval_time": "15m", "alertname": a, "exp_alerts": []}
-                         for a in ("CamwatchNotChecking", "CamwatchDown", "CamwatchSchedulerLag", "CamwatchOutboxBacklog")])
+                         for a in ("CamwatchNotChecking", "CamwatchDown", "CamwatchSchedulerLag", "CamwatchOutboxBacklog",
+                                   "CamwatchCheckPoolSaturated")])
 
 
 def late_checks() -> Scenario:
@@ -321,6 +323,30 @@ def late_checks() -> Scenario:
                     "summary_vi": "camwatch kiểm tra chậm so với lịch (p99 29.8s)",
                     "description": "Raise `concurrency`, or the server is overloaded.",
                     "description_vi": "Tăng `concurrency`, hoặc máy chủ đang quá tải."}}]},
+        ])
+
+
+def saturated_pool() -> Scenario:
+    def drive(cw: Camwatch, m: int) -> None:
+        hanging = m >= 2  # from minute 2 cameras hang: every worker busy, checks queue for one
+        cw.metrics.pool_busy.set(4 if hanging else 1)
+        cw.metrics.waiting.set(6 if hanging else 0)
+        cw.check(60.0 * m, "CD-01", "ok", lag_s=25.0 if hanging else 0.05)
+
+    return Scenario(
+        "a saturated check pool alerts", 30,
+        drive, lambda: Camwatch({"cam-dan": "Cẩm Đàn"}, [("CD-01", "cam-dan", "Ngã ba chợ Cẩm Đàn")]),
+        alert_rule_test=[
+            {"eval_time": "10m", "alertname": "CamwatchCheckPoolSaturated", "exp_alerts": []},
+            {"eval_time": "25m", "alertname": "CamwatchCheckPoolSaturated", "exp_alerts": [{
+                "exp_labels": {"severity": "warning", **_lbl()},
+                "exp_annotations": {
+                    "summary": "camwatch's check workers are all busy: 6.0 checks wait for one on average",
+                    "summary_vi": "Các luồng kiểm tra của camwatch đều bận: trung bình 6.0 lượt kiểm tra phải chờ",
+                    "description": "Cameras that hang hold a worker each until their deadline: raise `concurrency`, or "
+                                   "shorten `deadline_s`.",
+                    "description_vi": "Camera bị treo giữ mỗi camera một luồng đến hết hạn: tăng `concurrency` hoặc giảm "
+                                      "`deadline_s`."}}]},
         ])
 
 
@@ -345,7 +371,7 @@ def outbox_backlog() -> Scenario:
 
 
 SCENARIOS: list[Callable[[], Scenario]] = [down_and_maintenance, degraded, commune_outage, service_stopped, not_checking,
-                                           checking, late_checks, outbox_backlog]
+                                           checking, late_checks, saturated_pool, outbox_backlog]
 
 
 # ---------------------------------------------------------------------------------------------- the file

@@ -39,7 +39,7 @@ class ConfigIssue:
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""
-        return f"{where}{self.path}: {self.message}"
+        return f"{where}{self.path}: {self.message}" if self.path else f"{where}{self.message}"
 
 
 class ConfigError(Exception):
@@ -205,20 +205,25 @@ def load(path: Path | str = DEFAULT_CONFIG, secrets: bool = True) -> Config:
 
 
 def loads(text: str, source: str = "<string>", base_dir: Path | None = None, secrets: bool = True) -> Config:
+    text = text.removeprefix("\ufeff")  # a byte-order mark, as Windows editors write one
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         m = re.search(r"line (\d+)", str(err))
         raise ConfigError(source, [ConfigIssue("", int(m.group(1)) if m else None, f"not valid TOML: {err}")]) from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ConfigError(source, [ConfigIssue("", None, "not valid TOML: arrays or tables nested too deeply")]) from None
     try:
         cf = ConfigFile.model_validate(raw)
     except ValidationError as err:
+        where = KeyLines(text)
         issues = []
         for e in err.errors():
             msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"].removeprefix("Value error, ")
-            issues.append(ConfigIssue(_path(e["loc"]), locate(text, e["loc"]), msg))
+            issues.append(ConfigIssue(_path(e["loc"]), where.locate(e["loc"]), msg))
         raise ConfigError(source, issues) from None
-    issues = _cross_check(cf, text)
+    lines = KeyLines(text)
+    issues = _cross_check(cf, lines)
 
     def secret(cred: Credentials | None, where: tuple[Any, ...], shown: str | None = None) -> SecretStr | None:
         """Resolve one secret; an error becomes a config issue at its key."""
@@ -228,7 +233,7 @@ def loads(text: str, source: str = "<string>", base_dir: Path | None = None, sec
             return resolve_secret(cred, base_dir)
         except SecretError as err:
             loc = (*where, err.key) if shown is None else where
-            issues.append(ConfigIssue(shown or _path(loc), locate(text, loc), err.message if shown is None else str(err)))
+            issues.append(ConfigIssue(shown or _path(loc), lines.locate(loc), err.message if shown is None else str(err)))
             raise
 
     def quiet(cred: Credentials | None, where: tuple[Any, ...], shown: str | None = None) -> SecretStr | None:
@@ -242,8 +247,9 @@ def loads(text: str, source: str = "<string>", base_dir: Path | None = None, sec
     metrics_password = quiet(cf.metrics.basic_auth, ("metrics", "basic_auth"))
     webhook_key = quiet(cf.webhook, ("webhook",))
     cameras: dict[str, ResolvedCamera] = {}
+    faulty = {x.path.partition("]")[0] + "]" for x in issues if x.path.startswith("cameras[")}
     for i, cam in enumerate(cf.cameras):
-        if cam.retired or any(x.path.startswith(f"cameras[{i}]") for x in issues):
+        if cam.retired or f"cameras[{i}]" in faulty:
             continue
         try:
             password = secret(cam, ("cameras", i, "id"), f"cameras[{i}] ({cam.id})") if cam.has_password \
@@ -264,11 +270,11 @@ def loads(text: str, source: str = "<string>", base_dir: Path | None = None, sec
     return Config(cf, source, cameras, smtp_password, metrics_password, webhook_key)
 
 
-def _cross_check(cf: ConfigFile, text: str) -> list[ConfigIssue]:
+def _cross_check(cf: ConfigFile, where: KeyLines) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
 
     def unknown(loc: tuple[Any, ...], what: str, value: str, extra: str = "") -> None:
-        issues.append(ConfigIssue(_path(loc), locate(text, loc), f"unknown {what} {value!r}{extra}"))
+        issues.append(ConfigIssue(_path(loc), where.locate(loc), f"unknown {what} {value!r}{extra}"))
 
     techs = {t.id for t in cf.technicians}
     communes = {c.id for c in cf.communes}
@@ -276,7 +282,7 @@ def _cross_check(cf: ConfigFile, text: str) -> list[ConfigIssue]:
         seen: set[str] = set()
         for i, item in enumerate(items):
             if item.id in seen:
-                issues.append(ConfigIssue(f"{kind}[{i}].id", locate(text, (kind, i, "id")), f"duplicate id {item.id!r}"))
+                issues.append(ConfigIssue(f"{kind}[{i}].id", where.locate((kind, i, "id")), f"duplicate id {item.id!r}"))
             seen.add(item.id)
     for i, c in enumerate(cf.communes):
         for t in c.technicians:
@@ -288,15 +294,15 @@ def _cross_check(cf: ConfigFile, text: str) -> list[ConfigIssue]:
                 unknown((section, key), "technician", t)
     for i, t in enumerate(cf.technicians):
         if "webhook" in t.channels and cf.webhook is None:
-            issues.append(ConfigIssue(f"technicians[{i}].channels", locate(text, ("technicians", i, "channels")),
+            issues.append(ConfigIssue(f"technicians[{i}].channels", where.locate(("technicians", i, "channels")),
                                       "the webhook channel needs a [webhook] section"))
     if cf.web.enabled:
-        where = ("web", "enabled")
+        web_line = where.locate(("web", "enabled"))
         if not cf.metrics.enabled:
-            issues.append(ConfigIssue("web.enabled", locate(text, where),
+            issues.append(ConfigIssue("web.enabled", web_line,
                                       "the web pages are served on the metrics listener: [metrics] enabled = false"))
         elif not cf.metrics.loopback and cf.metrics.basic_auth is None and not cf.web.allow_unauthenticated:
-            issues.append(ConfigIssue("web.enabled", locate(text, where),
+            issues.append(ConfigIssue("web.enabled", web_line,
                                       f"{cf.metrics.listen} is reachable from other hosts: give [metrics] basic_auth, "
                                       "or allow_unauthenticated = true (pages without pictures or actions)"))
     cam_ids = {c.id for c in cf.cameras}
@@ -321,38 +327,56 @@ def _path(loc: tuple[Any, ...]) -> str:
     return out
 
 
+class KeyLines:
+    """The line of every key path of a conventional TOML file (`[table]`, `[[array]]` tables and `key = value`
+    lines), indexed in one pass so that locating thousands of errors stays linear in the file's size."""
+
+    def __init__(self, text: str) -> None:
+        self.lines: dict[tuple[str | int, ...], int] = {}
+        self.scanned = 0  # lines read: each once, however many errors are located
+        counts: dict[tuple[str | int, ...], int] = {}
+        table: tuple[str | int, ...] = ()
+        for n, line in enumerate(text.splitlines(), 1):
+            self.scanned += 1
+            if m := _HEADER.match(line):
+                path: tuple[str | int, ...] = ()
+                for name in _dotted(m.group(2)):
+                    path = (*path, name)
+                    if path in counts:  # an array of tables: its last element
+                        path = (*path, counts[path] - 1)
+                if m.group(1):  # [[array]]: a new element
+                    array = path[:-1] if isinstance(path[-1], int) and path[:-1] in counts else path
+                    counts[array] = counts.get(array, 0) + 1
+                    self.lines.setdefault(array, n)
+                    path = (*array, counts[array] - 1)
+                table = path
+                self.lines.setdefault(table, n)
+            elif m := _KEY.match(line):
+                key: tuple[str | int, ...] = table
+                for name in _dotted(m.group(1)):
+                    key = (*key, name)
+                    self.lines.setdefault(key, n)
+
+    def locate(self, loc: tuple[Any, ...]) -> int | None:
+        """The line of the deepest part of `loc` found; None for an element of an array that has no such element."""
+        parts = [p for p in loc if isinstance(p, str | int)]
+        line = 1
+        for k in range(1, len(parts) + 1):
+            found = self.lines.get(tuple(parts[:k]))
+            if found is None:
+                return None if isinstance(parts[k - 1], int) else line
+            line = found
+        return line
+
+
+_HEADER = re.compile(r"^\s*\[(\[?)\s*([^\[\]]+?)\s*\]")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"' .]+?)\s*=")
+
+
+def _dotted(name: str) -> list[str]:
+    return [p.strip().strip("\"'") for p in name.split(".")]
+
+
 def locate(text: str, loc: tuple[Any, ...]) -> int | None:
-    """The line of a key path in a conventional TOML file: `[[array]]` tables and `key = value` lines."""
-    lines = text.splitlines()
-    start, end = 0, len(lines)
-    parts = [p for p in loc if isinstance(p, str | int)]
-    table = ""
-    i = 0
-    while i < len(parts):
-        part = parts[i]
-        nxt = parts[i + 1] if i + 1 < len(parts) else None
-        if isinstance(part, str) and isinstance(nxt, int):  # [[table]] number nxt
-            name = f"{table}.{part}" if table else part
-            hits = [n for n in range(start, end) if re.match(rf"^\s*\[\[\s*{re.escape(name)}\s*\]\]", lines[n])]
-            if nxt >= len(hits):
-                return None
-            start = hits[nxt]
-            end = hits[nxt + 1] if nxt + 1 < len(hits) else _next_table(lines, start + 1, end)
-            table = name
-            i += 2
-            continue
-        if isinstance(part, str):
-            name = f"{table}.{part}" if table else part
-            header = [n for n in range(start, end) if re.match(rf"^\s*\[\s*{re.escape(name)}\s*\]", lines[n])]
-            if header:
-                start, end, table = header[0], _next_table(lines, header[0] + 1, len(lines)), name
-                i += 1
-                continue
-            key = [n for n in range(start, end) if re.match(rf"^\s*{re.escape(part)}\s*=", lines[n])]
-            return key[0] + 1 if key else start + 1
-        i += 1
-    return start + 1
-
-
-def _next_table(lines: list[str], start: int, end: int) -> int:
-    return next((n for n in range(start, end) if re.match(r"^\s*\[", lines[n])), end)
+    """The line of a key path in a conventional TOML file (one error; many: `KeyLines`)."""
+    return KeyLines(text).locate(loc)

@@ -292,6 +292,19 @@ class MetricsSettings(Strict):
     tls_key_file: Path | None = None
     basic_auth: Credentials | None = None  # { user = "prometheus", password_env = "…" } or password_file
 
+    @field_validator("listen")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        host, _, port = v.rpartition(":")
+        if not 1 <= int(port) <= 65535:
+            raise ValueError(f"port {int(port)} is out of range 1-65535")
+        if host.startswith("["):
+            try:
+                ipaddress.IPv6Address(host[1:-1])
+            except ValueError:
+                raise ValueError(f"{host} is not an IPv6 address") from None
+        return v
+
     @model_validator(mode="after")
     def _pairs(self) -> MetricsSettings:
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
