@@ -1,6 +1,6 @@
 """Detection benchmark: per verdict, precision and recall on a labelled corpus; false alarms per camera-day.
 
-    PYTHONPATH=. .venv/bin/python bench/detection.py [--jobs 2] [--quick] [--misses]
+    PYTHONPATH=. .venv/bin/python bench/detection.py [--jobs 2] [--quick] [--no-lib] [--keyframes-when-recent 2]
 
 Every case (see `camwatch.sim.corpus`) is encoded once (cached in ~/.cache/camwatch/corpus), decoded with
 PyAV into the `Observation`s the RTSP probe produces, and judged check after check through the daemon's own
@@ -30,11 +30,11 @@ from pathlib import Path
 import numpy as np
 
 from camwatch.analysis import Baseline
-from camwatch.config.settings import HealthSettings, Thresholds
+from camwatch.config.settings import CheckSettings, HealthSettings, Thresholds
 from camwatch.health import Event, State, step
 from camwatch.model import PRECEDENCE, Verdict
-from camwatch.pipeline import judge_check
-from camwatch.sim.corpus import FAULTS, PHOTOS, Case, ensure, observations
+from camwatch.pipeline import judge_check, keyframes_for
+from camwatch.sim.corpus import FAULTS, PHOTOS, Case, as_read, ensure, observations
 
 CACHE = Path(os.environ.get("CAMWATCH_CORPUS", Path.home() / ".cache" / "camwatch" / "corpus"))
 T0 = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
@@ -84,17 +84,21 @@ def _lib_verdict(health: object) -> Verdict:
     return min(kinds, key=PRECEDENCE.index) if kinds else Verdict.OK
 
 
-def run_case(case: Case, lib: bool = True) -> Run:
+def run_case(case: Case, lib: bool = True, when_recent: int = 1) -> Run:
+    """`when_recent`: keyframes a check reads once freezing is judged across checks, as the daemon does
+    (`keyframes_when_recent`); 2 judges every check on two keyframes, as before issue 17."""
     import camera_health
 
     path = ensure(case, CACHE)
     th, policy = Thresholds(), HealthSettings()
+    settings = CheckSettings(interval_s=case.every_min * 60, keyframes=case.keyframes, keyframes_when_recent=when_recent)
     run = Run(case)
     baseline: Baseline | None = None
     state, lstate = State(), State()
     reference = previous = None
     for k, obs in observations(case, path):
         at = T0 + dt.timedelta(minutes=k * case.every_min)
+        obs = as_read(obs, keyframes_for(settings, baseline, at, th))
         t = time.process_time()
         result, _, stored = judge_check(case.name, at, obs, baseline, th)
         run.cpu_s += time.process_time() - t
@@ -171,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="three photos instead of six")
     ap.add_argument("--no-lib", action="store_true", help="leave camera-health out")
+    ap.add_argument("--keyframes-when-recent", type=int, default=1,
+                    help="keyframes a check reads once freezing is judged across checks (the daemon's default: 1)")
     ap.add_argument("--only", default="", help="conditions to run, comma-separated")
     args = ap.parse_args(argv)
     todo = cases(args.quick)
@@ -178,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         todo = [c for c in todo if c.condition in args.only.split(",")]
     t0 = time.monotonic()
     with ProcessPoolExecutor(args.jobs) as ex:
-        runs = list(ex.map(run_case, todo, [not args.no_lib] * len(todo)))
+        runs = list(ex.map(run_case, todo, [not args.no_lib] * len(todo), [args.keyframes_when_recent] * len(todo)))
     checks = sum(len(r.ours) for r in runs)
     cpu = sum(r.cpu_s for r in runs)
     by_size: dict[str, list[float]] = defaultdict(list)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from camwatch import probe
-from camwatch.analysis import Analysis, Baseline, analyse, remember, update_baseline
+from camwatch.analysis import Analysis, Baseline, analyse, judged_across, remember, update_baseline
 from camwatch.config import ResolvedCamera, Thresholds
 from camwatch.config.settings import CheckSettings
 from camwatch.devices import DeviceFacts, OnvifFacts
@@ -53,6 +53,8 @@ def run_check(cam: ResolvedCamera, baseline: Baseline | None, thresholds: Thresh
     settings = settings or cam.check
     if cam.source == "rtsp":
         settings = budget(settings, profile)
+        if profile is not None and profile.gop_s is not None:  # the stream's facts are known already
+            settings = settings.model_copy(update={"keyframes": keyframes_for(settings, baseline, now(), thresholds)})
     facts, fresh = devices.facts(cam) if devices is not None and cam.cfg.onvif is not None else (None, False)
     started = now()
     kind, target = target_of(cam, facts)
@@ -74,6 +76,14 @@ def run_check(cam: ResolvedCamera, baseline: Baseline | None, thresholds: Thresh
                          last_at=recent.last_at)
     return Outcome(replace(result, jpeg=jpeg, onvif=facts.raw if facts else None), new_baseline,
                    profile if obs.ok else None, recent)
+
+
+def keyframes_for(settings: CheckSettings, baseline: Baseline | None, at: dt.datetime, th: Thresholds) -> int:
+    """Pure: how many keyframes this check reads — `keyframes_when_recent` once freezing is judged across
+    checks (the last picture is recent, the camera's change between checks learned), else `keyframes`."""
+    if judged_across(baseline, at.timestamp(), 3 * settings.interval_s, th):
+        return min(settings.keyframes, settings.keyframes_when_recent)
+    return settings.keyframes
 
 
 def target_of(cam: ResolvedCamera, facts: OnvifFacts | None) -> tuple[str, probe.Target | None]:

@@ -4,8 +4,11 @@ check through the daemon's pipeline and state machine; frozen-CBR and a partly c
 from __future__ import annotations
 
 import datetime as dt
+import time
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from camwatch.analysis import Baseline
@@ -14,8 +17,8 @@ from camwatch.config.settings import HealthSettings
 from camwatch.devices import DeviceFacts
 from camwatch.health import Event, State, step
 from camwatch.model import Verdict
-from camwatch.pipeline import judge_check, run_check
-from camwatch.sim.corpus import Case, ensure, observations, write_check_clips
+from camwatch.pipeline import judge_check, keyframes_for, run_check
+from camwatch.sim.corpus import Case, as_read, ensure, observations, write_check_clips
 from camwatch.sim.fleet import Fleet
 from tests.conftest import PASSWORD
 
@@ -37,8 +40,10 @@ def judged(case: Case, folder: Path) -> tuple[list[Verdict], list[Verdict]]:
     baseline: Baseline | None = None
     state = State()
     verdicts, opened = [], []
+    settings = CheckSettings(interval_s=case.every_min * 60, keyframes=case.keyframes)
     for k, obs in observations(case, ensure(case, folder)):
         at = T0 + dt.timedelta(minutes=k * case.every_min)
+        obs = as_read(obs, keyframes_for(settings, baseline, at, TH))  # one keyframe once judged across checks
         result, _, stored = judge_check("cam", at, obs, baseline, TH)
         baseline = stored or baseline
         verdicts.append(result.verdict)
@@ -120,3 +125,36 @@ def test_a_partly_covered_lens_over_rtsp_is_covered_not_moved(fleet: Fleet) -> N
     case = Case("coffee", "covered_partial", rc="crf", gop_s=2.0, learn=3, checks=3, variant=0)
     verdicts = _over_rtsp(fleet, "detect2", case, "t16-partial")
     assert verdicts == [Verdict.OK] * 3 + [Verdict.COVERED] * 3, verdicts
+
+
+def test_once_freezing_is_judged_across_checks_a_check_reads_one_keyframe(fleet: Fleet) -> None:
+    """Issue 17: with the camera's change between checks learned and its last picture recent, a check stops at
+    its first keyframe (no within-check comparison: no `motion`), and is still judged for freezing (`change`)."""
+    cam = adhoc_camera("day", rtsp_url=fleet.url("day"), user="admin", password=PASSWORD,
+                       check=CheckSettings(deadline_s=8.0, connect_timeout_s=2.0, interval_s=10))
+    baseline: Baseline | None = None
+    profile = None
+    reads = []
+    for _ in range(6):
+        out = run_check(cam, baseline, TH, DeviceFacts(), profile=profile)
+        baseline, profile = out.stored or baseline, out.profile or profile
+        n = out.result.numbers
+        reads.append(("motion" in n, "change" in n, out.result.verdict))
+        time.sleep(2.1)  # the scene's next moment: the simulator starts a session where the wall clock is
+    assert reads[:4] == [(True, False, Verdict.OK)] + [(True, True, Verdict.OK)] * 3, reads  # learning: two
+    assert reads[4:] == [(False, True, Verdict.OK)] * 2, reads  # then one keyframe, still judged
+
+
+def test_one_keyframe_only_when_the_last_picture_is_recent_and_the_change_learned() -> None:
+    from camwatch.analysis import ModeBaseline
+
+    at = T0
+    settings = CheckSettings(interval_s=60)
+    learned = Baseline(day=ModeBaseline(samples=5, change_samples=3), last=np.zeros((90, 160), np.uint8),
+                       last_mode="day", last_at=(at - dt.timedelta(seconds=60)).timestamp())
+    assert keyframes_for(settings, learned, at, TH) == 1
+    assert keyframes_for(settings, learned, at + dt.timedelta(minutes=3), TH) == 2  # the last picture is too old
+    assert keyframes_for(settings, replace(learned, day=ModeBaseline(samples=5, change_samples=2)), at, TH) == 2
+    assert keyframes_for(settings, replace(learned, last_mode="night"), at, TH) == 2  # not learned at night
+    assert keyframes_for(settings.model_copy(update={"keyframes_when_recent": 2}), learned, at, TH) == 2
+    assert keyframes_for(settings, None, at, TH) == 2

@@ -5,9 +5,9 @@ picture), `frozen` (within a check and across checks), `view` (covered, partly c
 `core` (`analyse`: every finding of one check, black and dark, blurred).
 """
 
-from camwatch.analysis.baseline import Baseline, ModeBaseline, remember, update_baseline
+from camwatch.analysis.baseline import Baseline, ModeBaseline, judged_across, remember, update_baseline
 from camwatch.analysis.core import DEFAULT_THRESHOLDS, Analysis, analyse
 from camwatch.analysis.frame import GRID, WIDTH, FrameStats, frame_stats
 
 __all__ = ["DEFAULT_THRESHOLDS", "GRID", "WIDTH", "Analysis", "Baseline", "FrameStats", "ModeBaseline", "analyse",
-           "frame_stats", "remember", "update_baseline"]
+           "frame_stats", "judged_across", "remember", "update_baseline"]

@@ -17,6 +17,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from camwatch.analysis.core import Analysis
+    from camwatch.config.settings import Thresholds
 
 _STATS = ("samples", "edge_density", "tenengrad", "pframe_median", "luma", "change_log", "change_dev",
           "change_samples")
@@ -82,6 +83,14 @@ class Baseline:
             meta = z["last_meta"] if "last_meta" in z.files else np.zeros(2)
         return cls(**modes, last=last, last_mode=("night" if meta[1] else "day") if last is not None else "",
                    last_at=float(meta[0]))
+
+
+def judged_across(baseline: Baseline | None, at: float, max_age_s: float, th: Thresholds) -> bool:
+    """Can the next picture be judged for freezing against the last check's (so one keyframe is enough)? Its
+    last picture is under `max_age_s` old and this camera's change between checks is learned in its mode."""
+    if baseline is None or baseline.last is None or not baseline.last_at or at - baseline.last_at > max_age_s:
+        return False
+    return baseline.mode(baseline.last_mode).change_samples >= th.frozen_change_samples
 
 
 def remember(baseline: Baseline | None, analysis: Analysis, at: float) -> Baseline:

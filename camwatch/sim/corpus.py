@@ -19,7 +19,7 @@ import datetime as dt
 import math
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
@@ -368,6 +368,16 @@ def observations(case: Case, path: Path) -> Iterator[tuple[int, Observation]]:
             yield k, Observation(ok=True, duration_s=case.gop_s * case.keyframes, stream=facts, keyframes=keys,
                                  keyframe_times=[i * case.gop_s for i in range(len(keys))], pframe_sizes=p_sizes,
                                  keyframe_sizes=key_sizes, snapshot=keys[-1] if keys else None)
+
+
+def as_read(obs: Observation, keyframes: int) -> Observation:
+    """What the probe brings back when it stops after `keyframes` keyframes: the P-frames after the last one
+    read are not seen either."""
+    if len(obs.keyframes) <= keyframes:
+        return obs
+    return replace(obs, keyframes=obs.keyframes[:keyframes], keyframe_times=obs.keyframe_times[:keyframes],
+                   keyframe_sizes=obs.keyframe_sizes[:keyframes], pframe_sizes=[] if keyframes == 1 else obs.pframe_sizes,
+                   snapshot=obs.keyframes[keyframes - 1], duration_s=obs.duration_s * keyframes / len(obs.keyframes))
 
 
 def write_check_clips(case: Case, clips: Path, prefix: str) -> list[str]:

@@ -105,13 +105,17 @@ _CUTS: dict[str, int] = {}
 
 def live_cut(clips: str, name: str, ext: str, gop_s: float = 2.0) -> str:
     """A live camera shows each new session what it sees now: the cut of the clip (`name^k`, made by
-    camwatch.sim.scenes.live_cuts) the wall clock points to, one GOP after another."""
+    camwatch.sim.scenes.live_cuts) the wall clock points to. The cuts follow each other by a stride of three
+    or more GOPs: a session's second keyframe is the first of the next cut, which the next session must not
+    see again as its first."""
     if name not in _CUTS:
         n = 1
         while os.path.exists(os.path.join(clips, f"{name}^{n}.{ext}")):
             n += 1
         _CUTS[name] = n
-    k = int(time.time() / gop_s) % _CUTS[name]
+    n = _CUTS[name]
+    stride = next((s for s in range(3, n) if math.gcd(s, n) == 1), 1)
+    k = int(time.time() / gop_s) * stride % n
     return f"{name}^{k}" if k else name
 
 
