@@ -35,6 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"camwatch: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as err:  # the database failing mid-command is one line too; anything else is a bug
+        from camwatch.store.errors import unavailable
+
+        line = unavailable(err)
+        if line is None:
+            raise
+        print(f"camwatch: the database cannot be used: {line}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def setup_logging(verbose: bool) -> None:

@@ -157,6 +157,17 @@ class District(Strict):
         return ZoneInfo(self.timezone)
 
 
+class StorageSettings(Strict):  # [storage]: the state directory's space (pictures give way first; storage.py)
+    pictures_min_free_mb: float = Field(1024, ge=0)  # below this much free space no picture is written
+    reserve_mb: float = Field(256, ge=0)  # held in a file for the database, released when the disk fills
+
+    @model_validator(mode="after")
+    def _order(self) -> StorageSettings:
+        if self.reserve_mb > self.pictures_min_free_mb:
+            raise ValueError("reserve_mb must not exceed pictures_min_free_mb (pictures stop before the reserve goes)")
+        return self
+
+
 class Technician(Strict):
     id: Annotated[str, Field(pattern=ID_PATTERN)]
     name: str
@@ -394,6 +405,7 @@ class ReportSettings(Strict):
 
 class ConfigFile(Strict):
     district: District = District()
+    storage: StorageSettings = StorageSettings()
     metrics: MetricsSettings = MetricsSettings()
     web: WebSettings = WebSettings()
     smtp: SmtpSettings | None = None

@@ -31,24 +31,54 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside th
 
 
 def make_engine(url: str, create: bool = True) -> Engine:
-    """An engine for `url`; `create=False`: never create the SQLite file's folder (read-only commands)."""
+    """An engine for `url`; `create=False`: never create the SQLite file's folder (read-only commands), and a
+    file this process cannot write is opened read-only (a copy on a read-only disk can still be read)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if create and path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        creator = None if create else _read_only(path)
+        engine = create_engine(url, connect_args={"timeout": 30}, **({"creator": creator} if creator else {}))
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # no journal_mode here: WAL is set once, when the database is created or migrated (`upgrade`),
+            # and it stays; setting it at every connect is a write, which a read-only copy refuses
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")  # the WAL shrinks back after a checkpoint
             cur.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
                          connect_args={"connect_timeout": 10} if url.startswith("postgresql") else {})
+
+
+WAL_LIMIT_BYTES = 4 << 20
+
+
+def _read_only(path: str) -> Any:
+    """A connection factory for a SQLite file this process cannot write, or None (the file is writable or
+    missing). Without its `-shm` file (no writer has it open) and on a read-only disk, SQLite opens a WAL
+    database only as immutable."""
+    import os
+    import sqlite3
+    from urllib.parse import quote
+
+    db = Path(path)
+    if path in ("", ":memory:") or not db.exists() or (os.access(db, os.W_OK) and os.access(db.parent, os.W_OK)):
+        return None
+    shm = Path(f"{path}-shm")
+    uri = f"file:{quote(str(db.resolve()))}?mode=ro" + ("" if shm.exists() else "&immutable=1")
+    return lambda: sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+
+
+def checkpoint(engine: Engine) -> None:
+    """SQLite: copy the write-ahead log into the database and truncate it (its space back, when the disk fills)."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def exclusive(conn: Connection, key: int) -> None:
@@ -77,10 +107,14 @@ def upgrade(url: str, revision: str = "head") -> None:
     from alembic import command
 
     cfg = _alembic(url)
+    engine = cfg.attributes["engine"]
     try:
         command.upgrade(cfg, revision)
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as conn:  # persistent: set once, here, for every later connection
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
     finally:
-        cfg.attributes["engine"].dispose()
+        engine.dispose()
 
 
 def downgrade(url: str, revision: str) -> None:
@@ -357,17 +391,12 @@ def node_rows(conn: Connection) -> list[Any]:
 def has_schema(engine: Engine) -> bool:
     """Whether the database exists and has been created (`camwatch db upgrade`); never creates it."""
     from sqlalchemy import inspect
-    from sqlalchemy.exc import OperationalError
-
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
             and not Path(url.database).exists():
         return False
-    try:
-        with engine.connect() as conn:
-            return inspect(conn).has_table("cameras")
-    except OperationalError:
-        return False
+    with engine.connect() as conn:  # an unusable database raises (`store.errors` says why in one line)
+        return inspect(conn).has_table("cameras")
 
 
 # ---------------------------------------------------------------- the report
