@@ -30,7 +30,7 @@ from camwatch.pipeline import Outcome, run_check, utcnow
 from camwatch.profile import StreamProfile
 from camwatch.snapshots import SnapshotStore
 from camwatch.storage import StorageGuard
-from camwatch.store import acks, leases, repo, writer
+from camwatch.store import acks, leases, repo, sqlite, writer
 from camwatch.store.errors import Outage, is_disk_full
 from camwatch.views import Views
 
@@ -106,7 +106,7 @@ class CheckJob:
             try:
                 acked = store()
             except OperationalError as err:  # the disk is full: the reserve is the database's, then once more
-                if not (is_disk_full(err) and self.storage.release(partial(repo.checkpoint, self.engine))):
+                if not (is_disk_full(err) and self.storage.release(partial(sqlite.checkpoint, self.engine))):
                     raise
                 acked = store()
         except leases.LeaseLost:

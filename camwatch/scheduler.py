@@ -30,7 +30,7 @@ from camwatch.config import Config, changes
 from camwatch.job import CheckJob, Done
 from camwatch.metrics import CameraCollector, Metrics
 from camwatch.pipeline import utcnow
-from camwatch.store import errors, history, leases, repo
+from camwatch.store import errors, history, leases, repo, sqlite
 from camwatch.views import Views
 
 log = logging.getLogger(__name__)
@@ -212,7 +212,7 @@ def _guarded(outage: errors.Outage, job: Callable[..., object]) -> Callable[...,
 
 def _storage(monitor: Monitor) -> None:
     """The state directory's space (`storage.py`); the district team is emailed once when it runs low."""
-    edge = monitor.job.storage.tick(partial(repo.checkpoint, monitor.engine))
+    edge = monitor.job.storage.tick(partial(sqlite.checkpoint, monitor.engine))
     if edge != "low":
         return
     from camwatch.alerts.routing import district_team, notify_all

@@ -45,7 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         writer.lock(config.database_url, node, dt.datetime.now(dt.UTC))
     except writer.WriterLocked as err:
         raise UsageError(str(err)) from None
-    where = repo.make_engine(config.database_url, create=False).url.render_as_string(hide_password=True)
+    where = repo.display_url(config.database_url)
     try:
         repo.upgrade(config.database_url)
     except Exception as err:  # read-only, corrupt, unreachable: one line

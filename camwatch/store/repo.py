@@ -8,10 +8,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, create_engine, event, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, and_, create_engine, event, func, insert, make_url, or_, select, text, update
 
 from camwatch.health import Event, State, Transition
 from camwatch.model import CheckResult
+from camwatch.store import sqlite
 from camwatch.store.schema import (
     cameras,
     checks,
@@ -30,6 +31,11 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 
 
+def display_url(url: str) -> str:
+    """The database's address as the logs and errors show it: never its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def make_engine(url: str, create: bool = True) -> Engine:
     """An engine for `url`; `create=False`: never create the SQLite file's folder (read-only commands), and a
     file this process cannot write is opened read-only (a copy on a read-only disk can still be read)."""
@@ -37,7 +43,7 @@ def make_engine(url: str, create: bool = True) -> Engine:
         path = url.split("///", 1)[-1]
         if create and path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        creator = None if create else _read_only(path)
+        creator = None if create else sqlite.read_only(path)
         engine = create_engine(url, connect_args={"timeout": 30}, **({"creator": creator} if creator else {}))
 
         @event.listens_for(engine, "connect")
@@ -47,38 +53,12 @@ def make_engine(url: str, create: bool = True) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")  # the WAL shrinks back after a checkpoint
+            cur.execute(f"PRAGMA journal_size_limit={sqlite.WAL_LIMIT_BYTES}")  # the WAL shrinks back after a checkpoint
             cur.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
                          connect_args={"connect_timeout": 10} if url.startswith("postgresql") else {})
-
-
-WAL_LIMIT_BYTES = 4 << 20
-
-
-def _read_only(path: str) -> Any:
-    """A connection factory for a SQLite file this process cannot write, or None (the file is writable or
-    missing). Without its `-shm` file (no writer has it open) and on a read-only disk, SQLite opens a WAL
-    database only as immutable."""
-    import os
-    import sqlite3
-    from urllib.parse import quote
-
-    db = Path(path)
-    if path in ("", ":memory:") or not db.exists() or (os.access(db, os.W_OK) and os.access(db.parent, os.W_OK)):
-        return None
-    shm = Path(f"{path}-shm")
-    uri = f"file:{quote(str(db.resolve()))}?mode=ro" + ("" if shm.exists() else "&immutable=1")
-    return lambda: sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
-
-
-def checkpoint(engine: Engine) -> None:
-    """SQLite: copy the write-ahead log into the database and truncate it (its space back, when the disk fills)."""
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def exclusive(conn: Connection, key: int) -> None:

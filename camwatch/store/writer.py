@@ -44,8 +44,9 @@ def lock(url: str, node: str, now: dt.datetime) -> int | None:
         holder = _read(fd)
         os.close(fd)
         raise WriterLocked(f"another camwatch run already writes {db}: pid {holder.get('pid', '?')}, node "
-                           f"{holder.get('node', '?')}, since {holder.get('since', '?')}; stop it first "
-                           "(several nodes need PostgreSQL)") from None
+                           f"{holder.get('node', '?')}, since {holder.get('since', '?')}. SQLite is for one node: "
+                           "stop that one first, or point every node at PostgreSQL (database_url) to run several") \
+            from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, json.dumps({"pid": os.getpid(), "node": node, "since": now.isoformat(timespec="seconds")})
               .encode() + b"\n", 0)
