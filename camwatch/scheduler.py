@@ -118,7 +118,7 @@ class Monitor:
         log.info("stopping: waiting for %d running check(s) to finish or reach their deadline", len(self._running))
         self.scheduler.shutdown(wait=True)
         self.job.storage.close()
-        with self.engine.begin() as conn:
+        with self.job.database.guard(), self.engine.begin() as conn:  # (the database may be down: one line)
             leases.release_all(conn, self.node)  # the other nodes take over at once
             if self.run_id is not None:
                 repo.heartbeat(conn, self.run_id, utcnow(), stopped=True)

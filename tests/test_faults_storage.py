@@ -3,7 +3,8 @@ and PostgreSQL):
 
 - a state directory that fills up: pictures stop first, checks and incidents go on being stored, the disk's free
   space and the pause are in the metrics, one WARNING and one email to the district team per episode;
-- a disk filled to the last byte: the database's reserve is released and checks are still stored;
+- a disk filled to the last byte: the database's reserve is released and checks are still stored (also when a
+  write is refused before the guard measures: the write gets the reserve and goes through);
 - the space back: pictures and the reserve return;
 - a second `camwatch run` on the same SQLite database (same node name): refused, exit 2, one line naming the
   first (pid, node, since); after `kill -9` of the first the lock is not stale;
@@ -17,6 +18,7 @@ and PostgreSQL):
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import signal
@@ -25,21 +27,27 @@ import subprocess
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import OperationalError
 
+from camwatch.config.settings import StorageSettings
+from camwatch.metrics import Metrics
 from camwatch.sim.fleet import Fleet, free_port
-from camwatch.storage import MB, Policy, Space, decide, prunable
-from camwatch.store import repo
+from camwatch.storage import MB, Policy, Space, StorageGuard, decide, prunable
+from camwatch.store import repo, sqlite
+from camwatch.store.errors import is_disk_full
 from camwatch.store.schema import checks, incidents
 from tests.conftest import PASSWORD, _pg_url
 from tests.helpers import camwatch, config_text, start_daemon, stop_daemon, wait_for
 from tests.smtp_sink import SmtpServer
 
 ENV = {"CAM_PASSWORD": PASSWORD}
+T = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
 
 
 # ---------------------------------------------------------------- the storage policy, pure
@@ -102,6 +110,36 @@ def fill(disk: Path, name: str, leave: int) -> Path:
             except OSError:  # ENOSPC: full
                 break
     return path
+
+
+def test_a_write_refused_for_want_of_space_gets_the_reserve_and_succeeds(small_disk: Path) -> None:
+    """The daemon's fallback between two measurements: SQLite says the disk is full, the reserve is released,
+    the same write goes through (`job.py` does exactly this around a check's transaction)."""
+    state = small_disk / "state"
+    url = f"sqlite:///{state / 'camwatch.db'}"
+    repo.upgrade(url)
+    metrics = Metrics()
+    guard = StorageGuard(state, StorageSettings(pictures_min_free_mb=4, reserve_mb=2), metrics)
+    guard.tick()
+    assert guard.space == Space(pictures=True, reserve=True)
+    engine = repo.make_engine(url)
+    with engine.begin() as conn:
+        repo.ensure_camera(conn, "R1", "yen-dinh", "Cầu", T)
+    fill(small_disk, "filler", leave=0)
+    blob = os.urandom(1 << 20)  # a write that needs new pages: the database must grow
+    with pytest.raises(OperationalError) as refused:
+        with engine.begin() as conn:
+            repo.save_baseline(conn, "R1", blob, T)
+    assert is_disk_full(refused.value)
+    assert guard.release(partial(sqlite.checkpoint, engine))
+    with engine.begin() as conn:
+        repo.save_baseline(conn, "R1", blob, T)
+    with engine.connect() as conn:
+        assert repo.load_camera(conn, "R1")[1] == blob
+    assert not (state / "camwatch.reserve").exists() and not guard.pictures_allowed()
+    assert metrics.registry.get_sample_value("camwatch_storage_reserve_bytes") == 0
+    assert metrics.registry.get_sample_value("camwatch_pictures_suspended") == 1
+    engine.dispose()
 
 
 def scrape(port: int) -> dict[str, float]:

@@ -86,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = cmd("db", "service:cmd_db", "database: upgrade (create or migrate), current (show the revision)")
     p.add_argument("action", choices=["upgrade", "current"])
-    p = cmd("run", "service:cmd_run", "run the monitoring service (SIGHUP re-reads the config)")
+    p = cmd("run", "service:cmd_run", "run the monitoring service (SIGHUP re-reads the config)",
+            "exit status: 0 stopped by SIGTERM, 2 config error, the database unusable (one line says why), or another\n"
+            "`camwatch run` already writes this SQLite database (the line names it: pid, node, since)")
     p.add_argument("--node-id", default=os.environ.get("CAMWATCH_NODE_ID"),
                    help="this node's name when several share one PostgreSQL database (default: the host name)")
     p = cmd("status", "query:cmd_status", "current state of every camera",
