@@ -14,9 +14,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from camwatch.analysis import Baseline
 from camwatch.config import Config, ResolvedCamera
@@ -27,7 +29,9 @@ from camwatch.model import CheckResult
 from camwatch.pipeline import Outcome, run_check, utcnow
 from camwatch.profile import StreamProfile
 from camwatch.snapshots import SnapshotStore
-from camwatch.store import acks, leases, repo
+from camwatch.storage import StorageGuard
+from camwatch.store import acks, leases, repo, sqlite, writer
+from camwatch.store.errors import Outage, is_disk_full
 from camwatch.views import Views
 
 if TYPE_CHECKING:
@@ -56,6 +60,10 @@ class CheckJob:
         self.run_check = run_check
         self.cluster = cluster  # results are stored only while this node holds the camera's lease
         self.snapshots = SnapshotStore(config.state_dir / "snapshots")
+        db = writer.sqlite_path(config.database_url)
+        self.storage = StorageGuard(config.state_dir, config.file.storage, metrics,
+                                    database_here=db is not None and db.parent.resolve() == config.state_dir.resolve())
+        self.database = Outage()  # one WARNING per database outage, not a traceback per check
         self.devices = DeviceFacts(on_poll=self._on_poll)
         self.last_completed = time.monotonic()
         self._lock = threading.Lock()
@@ -82,19 +90,29 @@ class CheckJob:
         with self.engine.connect() as conn:
             maint = repo.in_maintenance(conn, cam.id, cam.cfg.commune, at, planned)
         new_state, transitions = step(state, result.verdict, at, self.config.health, in_maintenance=maint)
-        pictures = self.snapshots.keep(result, new_state, transitions)
+        pictures = self.snapshots.keep(result, new_state, transitions, write=self.storage.pictures_allowed())
         new_baseline = outcome.stored
-        try:
+
+        def store() -> bool:
             with self.engine.begin() as conn:  # all of it or none of it
                 if self.cluster:
                     leases.verify(conn, cam.id, self.node, utcnow())
                 repo.record_check(conn, result, interval_s, new_state, transitions,
                                   new_baseline.to_bytes() if new_baseline else None, self.node, pictures,
                                   outcome.profile.to_json() if outcome.profile else None)
-                acked = acks.open_incident_acknowledged(conn, cam.id) if new_state.incident else False
+                return acks.open_incident_acknowledged(conn, cam.id) if new_state.incident else False
+
+        try:
+            try:
+                acked = store()
+            except OperationalError as err:  # the disk is full: the reserve is the database's, then once more
+                if not (is_disk_full(err) and self.storage.release(partial(sqlite.checkpoint, self.engine))):
+                    raise
+                acked = store()
         except leases.LeaseLost:
             log.warning("camera=%s lease lost during the check: result left to the node that holds it", cam.id)
             return None
+        self.database.ok()
         self._observe(cam, result, new_state, transitions, acked)
         return Done(result, new_state, next_interval(new_state, cam.check.interval_s, at, self.config.health))
 

@@ -94,6 +94,12 @@ class Metrics:
                                  registry=r)
         self.last_check_completed = Gauge("camwatch_last_check_completed_timestamp_seconds",
                                           "When the last check of any camera completed.", registry=r)
+        self.state_free = Gauge("camwatch_state_free_bytes", "Free space on the state directory's disk.", registry=r)
+        self.pictures_suspended = Gauge("camwatch_pictures_suspended",
+                                        "1 while no picture is written for want of space on the state directory.",
+                                        registry=r)
+        self.storage_reserve = Gauge("camwatch_storage_reserve_bytes",
+                                     "Space held in reserve for the database (0: released to it).", registry=r)
         info = Gauge("camwatch_build_info", "camwatch build information.", ["version", "python"], registry=r)
         info.labels(__version__, platform.python_version()).set(1)
         for v in Verdict:  # every result appears from the start, at 0
@@ -181,8 +187,8 @@ class CameraCollector(Collector):
         if self.outbox is not None:
             try:
                 counts = self.outbox()
-            except Exception as err:  # the database being busy must not break the scrape
-                log.warning("outbox counts unavailable: %s", err)
+            except Exception as err:  # the database being busy or down must not break the scrape (the daemon
+                log.debug("outbox counts unavailable: %s", err)  # says once that the database is unavailable)
             else:
                 yield GaugeMetricFamily("camwatch_outbox_pending", "Notifications waiting to be sent.", value=counts["pending"])
                 yield GaugeMetricFamily("camwatch_outbox_failed", "Notifications that failed permanently.",

@@ -33,7 +33,7 @@ from camwatch.config import Config, changes
 from camwatch.job import CheckJob, Done
 from camwatch.metrics import CameraCollector, Metrics
 from camwatch.pipeline import utcnow
-from camwatch.store import history, leases, repo
+from camwatch.store import errors, history, leases, repo, sqlite
 from camwatch.views import Views
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 ALERTS_EVERY_S = 5.0
 BACKGROUND = "background"  # the executor of the heartbeat, leases, alerts and roll-up: never behind checks
 LATE_S = 5.0  # a check that starts this late is logged (at most once a minute, with the count)
+STORAGE_EVERY_S = 5.0
 
 
 class Monitor:
@@ -80,18 +81,19 @@ class Monitor:
             self.run_id = repo.start_run(conn, self.node, now)
             leases.join(conn, self.node, now, self.lease_ttl_s, self.cluster)
         self.views.load(self.engine)
-        add = partial(self.scheduler.add_job, executor=BACKGROUND)
+        add, db = partial(self.scheduler.add_job, executor=BACKGROUND), partial(_guarded, self.job.database)
         if self.cluster:  # cameras come and go with the leases this node holds
-            add(self._leases, IntervalTrigger(seconds=self.lease_renew_s), id="__leases__", next_run_time=now)
+            add(db(self._leases), IntervalTrigger(seconds=self.lease_renew_s), id="__leases__", next_run_time=now)
         else:
             for cam in self.config.cameras.values():
                 self._schedule(cam.id, cam.check.interval_s, now + _offset(cam.id, cam.check.interval_s))
         add(self._heartbeat, IntervalTrigger(seconds=5), id="__heartbeat__", next_run_time=now)
+        add(db(partial(_storage, self)), IntervalTrigger(seconds=STORAGE_EVERY_S), id="__storage__", next_run_time=now)
         if self.config.file.smtp is not None or self.config.file.webhook is not None:
-            add(self._alerts, IntervalTrigger(seconds=ALERTS_EVERY_S), id="__alerts__", next_run_time=now)
+            add(db(partial(_alerts, self)), IntervalTrigger(seconds=ALERTS_EVERY_S), id="__alerts__", next_run_time=now)
         else:
             log.warning("no [smtp] nor [webhook] in the config: alerts are off (transitions stay in the outbox)")
-        add(history.rollup_old, IntervalTrigger(hours=6), args=[self.engine, self.config.district.retention_days],
+        add(db(history.rollup_old), IntervalTrigger(hours=6), args=[self.engine, self.config.district.retention_days],
             id="__rollup__", next_run_time=now + dt.timedelta(minutes=5))
         self.scheduler.start()
         log.info("camwatch started: node=%s cameras=%d database=%s", self.node, len(self.config.cameras),
@@ -122,7 +124,8 @@ class Monitor:
         self.stopping.set()
         log.info("stopping: waiting for %d running check(s) to finish or reach their deadline", len(self._running))
         self.scheduler.shutdown(wait=True)
-        with self.engine.begin() as conn:
+        self.job.storage.close()
+        with self.job.database.guard(), self.engine.begin() as conn:  # (the database may be down: one line)
             leases.release_all(conn, self.node)  # the other nodes take over at once
             if self.run_id is not None:
                 repo.heartbeat(conn, self.run_id, utcnow(), stopped=True)
@@ -157,8 +160,8 @@ class Monitor:
                          done.next_interval_s)
                 self._schedule(camera_id, done.next_interval_s, utcnow() + dt.timedelta(seconds=done.next_interval_s))
             return done
-        except Exception:
-            log.exception("camera=%s check failed with a bug", camera_id)
+        except Exception as err:  # a bug (its traceback), or the database unusable (one line per outage)
+            self.job.database.check_failed(err, camera_id)
             return None
         finally:
             with self._guard:
@@ -189,7 +192,7 @@ class Monitor:
 
     def _heartbeat(self) -> None:
         if self.run_id is not None:
-            with self.engine.begin() as conn:
+            with self.job.database.guard(), self.engine.begin() as conn:
                 repo.heartbeat(conn, self.run_id, utcnow())
                 if not self.cluster:  # on SQLite, so that a second node is refused
                     leases.heartbeat(conn, self.node, utcnow())
@@ -200,10 +203,39 @@ class Monitor:
         else:
             sdnotify.notify("WATCHDOG=1")
 
-    def _alerts(self) -> None:
-        from camwatch.alerts.outbox import deliver
 
-        self.metrics.email_failures.inc(deliver(self.engine, self.config, None, self.node, utcnow, stop=self.stopping))
+def _guarded(outage: errors.Outage, job: Callable[..., object]) -> Callable[..., None]:
+    """A background job whose database errors are the outage's one line, not a traceback each time."""
+    def run(*args: object) -> None:
+        with outage.guard():
+            job(*args)
+    return run
+
+
+def _alerts(monitor: Monitor) -> None:
+    """Drain the outbox (SMTP, webhook); at SIGTERM the one being sent finishes and no new one starts."""
+    from camwatch.alerts.outbox import deliver
+
+    m = monitor
+    m.metrics.email_failures.inc(deliver(m.engine, m.config, None, m.node, utcnow, stop=m.stopping))
+
+
+def _storage(monitor: Monitor) -> None:
+    """The state directory's space (`storage.py`); the district team is emailed once when it runs low."""
+    edge = monitor.job.storage.tick(partial(sqlite.checkpoint, monitor.engine))
+    if edge != "low":
+        return
+    from camwatch.alerts.routing import district_team, notify_all
+
+    config, now = monitor.config, utcnow()
+    team = district_team(config)
+    payload = {"district": config.district.name, "state_dir": str(config.state_dir),
+               "free_bytes": monitor.job.storage.free(), "at": now.isoformat(),
+               "timezone": config.district.timezone, "grafana_url": config.file.alerts.grafana_url}
+    with monitor.engine.begin() as conn:
+        notify_all(conn, config, now, "storage", team, payload, None, None)
+    if not team:
+        log.warning("no district team ([alerts] escalation) to email about the state directory's space")
 
 
 class CheckPool(BasePoolExecutor):

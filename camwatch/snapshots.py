@@ -73,21 +73,25 @@ class SnapshotStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def keep(self, result: CheckResult, state: State, transitions: Sequence[Transition]) -> dict[str, str]:
+    def keep(self, result: CheckResult, state: State, transitions: Sequence[Transition],
+             write: bool = True) -> dict[str, str]:
         """Keep the latest, last good and first bad picture; copy the pair aside when an incident opens.
 
         Returns what the check row and a new incident refer to (`last_good`, `latest`, `first_bad`,
         `last_good_at_open`). A picture is only ever kept under the name of what it is: a failing run that
         starts without a picture (offline) removes the previous run's first bad picture, so an old one is
-        never attached as this incident's."""
+        never attached as this incident's. `write=False` (no space: `storage.py`): nothing is written or copied,
+        only that stale first bad picture removed."""
         d = self.directory / safe_name(result.camera)
         out: dict[str, str] = {}
         try:
             if not result.ok and state.fail_streak == 1:
-                if result.jpeg is not None:
+                if result.jpeg is not None and write:
                     write_atomic(d / "first-bad.jpg", result.jpeg)
                 else:
                     (d / "first-bad.jpg").unlink(missing_ok=True)
+            if not write:
+                return out
             if result.jpeg is not None:
                 if result.ok:
                     out["last_good"] = str(write_atomic(d / "last-good.jpg", result.jpeg))

@@ -370,8 +370,31 @@ def outbox_backlog() -> Scenario:
         ])
 
 
+def state_disk_low() -> Scenario:
+    def drive(cw: Camwatch, m: int) -> None:
+        cw.check(60.0 * m, "CD-01", "ok")
+        low = 2 <= m < 20  # the state disk fills at minute 2 and is freed at minute 20
+        cw.metrics.pictures_suspended.set(1 if low else 0)
+        cw.metrics.state_free.set(800 * 2**20 if low else 40 * 2**30)
+
+    text = {"summary": "camwatch on cw1:9834 has stopped saving pictures: its state disk is nearly full",
+            "summary_vi": "camwatch trên cw1:9834 đã ngừng lưu ảnh: ổ đĩa dữ liệu sắp đầy",
+            "description": "Only 800MiB free. Checks and incidents are still stored; free some space or enlarge the disk.",
+            "description_vi": "Chỉ còn trống 800MiB. Kết quả kiểm tra và sự cố vẫn được lưu; hãy giải phóng dung lượng "
+                              "hoặc mở rộng ổ đĩa."}
+    return Scenario(
+        "a nearly full state disk alerts after 5 minutes, and no longer once freed", 30,
+        drive, lambda: Camwatch({"cam-dan": "Cẩm Đàn"}, [("CD-01", "cam-dan", "Ngã ba chợ Cẩm Đàn")]),
+        alert_rule_test=[
+            {"eval_time": "5m", "alertname": "CamwatchStateDiskLow", "exp_alerts": []},
+            {"eval_time": "10m", "alertname": "CamwatchStateDiskLow", "exp_alerts": [{
+                "exp_labels": {"severity": "warning", **_lbl()}, "exp_annotations": text}]},
+            {"eval_time": "25m", "alertname": "CamwatchStateDiskLow", "exp_alerts": []},
+        ])
+
+
 SCENARIOS: list[Callable[[], Scenario]] = [down_and_maintenance, degraded, commune_outage, service_stopped, not_checking,
-                                           checking, late_checks, saturated_pool, outbox_backlog]
+                                           checking, late_checks, saturated_pool, outbox_backlog, state_disk_low]
 
 
 # ---------------------------------------------------------------------------------------------- the file

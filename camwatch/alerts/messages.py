@@ -192,6 +192,11 @@ def content(p: dict[str, Any], pictures: Sequence[Picture] | None = None) -> tup
         return f"Monthly report {p['month']} – {p['district']}", [
             ("", "Last month's security camera availability report, per commune and per camera (attached)."),
             ("District availability", share.replace(" %", "%"))]
+    if kind == "storage":  # the district's monitoring server itself (storage.py)
+        free = f"{p['free_bytes'] / 2**20:.1f} MB".replace(".", "," if lang == "vi" else ".")
+        return f"{w['storage']} – {p['district']}", [
+            ("", w["storage_body"].format(dir=p["state_dir"], free=free)), (w["storage_at"], local(p["at"], tz)),
+            (w["check"], w["storage_check"]), *dash]
     if kind in ("group", "group_recovery", "upstream", "digest"):
         return _commune_content(kind, p, w, lang, tz, dash)
     head, what, check = verdict_text(p.get("verdict", "offline"), lang)

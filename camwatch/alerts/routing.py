@@ -43,6 +43,12 @@ def recipients(config: Config, cam: ResolvedCamera) -> list[Technician]:
     return [techs[i] for i in dict.fromkeys(ids) if i in techs and reachable_by(config, techs[i])]
 
 
+def district_team(config: Config) -> list[Technician]:
+    """The district team (`[alerts] escalation`): told what is the district's, not a commune's."""
+    techs = {t.id: t for t in config.file.technicians}
+    return [techs[i] for i in config.file.alerts.escalation if i in techs and reachable_by(config, techs[i])]
+
+
 def notify(conn: Connection, config: Config, now: dt.datetime, kind: str, to: Technician, payload: dict[str, Any],
            incident_id: int | None, camera_id: str | None) -> int:
     """One delivery row per channel the technician chose; returns how many."""

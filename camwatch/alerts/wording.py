@@ -32,7 +32,12 @@ WORDS: dict[str, dict[str, str]] = {
            "acknowledged": "Đã nhận xử lý", "muted": "Tạm ngừng báo", "until": "đến", "incident_id": "Mã sự cố",
            "upstream": "MẤT KẾT NỐI THIẾT BỊ MẠNG CỦA XÃ",
            "upstream_body": "Thiết bị mạng của xã ({device}) không trả lời: {n} camera phía sau nó không kết nối được.",
-           "digest": "Tổng hợp ngày", "digest_body": "{open} trên {total} camera đang có sự cố chưa khắc phục."},
+           "digest": "Tổng hợp ngày", "digest_body": "{open} trên {total} camera đang có sự cố chưa khắc phục.",
+           "storage": "Ổ ĐĨA MÁY CHỦ GIÁM SÁT SẮP ĐẦY",
+           "storage_body": "Thư mục dữ liệu {dir} chỉ còn trống {free}. Đã ngừng lưu ảnh chụp để dành chỗ cho kết quả "
+                           "kiểm tra và sự cố; việc giám sát camera vẫn tiếp tục.",
+           "storage_check": "Giải phóng dung lượng hoặc mở rộng ổ đĩa của máy chủ; ảnh sẽ được lưu lại khi có đủ chỗ.",
+           "storage_at": "Lúc"},
     "en": {"since": "since", "camera": "Camera", "commune": "Commune", "location": "Location", "problem": "Problem",
            "problem_was": "Problem was", "check": "Check first", "started": "Started", "map": "Map",
            "dashboard": "Dashboard", "recovered": "RECOVERED", "duration": "Outage lasted", "ended": "Back at",
@@ -60,5 +65,10 @@ WORDS: dict[str, dict[str, str]] = {
            "acknowledged": "Acknowledged", "muted": "Muted", "until": "until", "incident_id": "Incident",
            "upstream": "COMMUNE NETWORK DEVICE UNREACHABLE",
            "upstream_body": "The commune's network device ({device}) does not answer: {n} cameras behind it are down.",
-           "digest": "Daily summary", "digest_body": "{open} of {total} cameras have an open problem."},
+           "digest": "Daily summary", "digest_body": "{open} of {total} cameras have an open problem.",
+           "storage": "MONITORING SERVER DISK NEARLY FULL",
+           "storage_body": "The state directory {dir} has only {free} free. Pictures are no longer saved, to keep room "
+                           "for check results and incidents; the cameras are still monitored.",
+           "storage_check": "Free some space or enlarge the server's disk; pictures are saved again once there is room.",
+           "storage_at": "At"},
 }

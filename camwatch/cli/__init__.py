@@ -35,6 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"camwatch: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as err:  # the database failing mid-command is one line too; anything else is a bug
+        from camwatch.store.errors import unavailable
+
+        line = unavailable(err)
+        if line is None:
+            raise
+        print(f"camwatch: the database cannot be used: {line}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def setup_logging(verbose: bool) -> None:
@@ -78,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = cmd("db", "service:cmd_db", "database: upgrade (create or migrate), current (show the revision)")
     p.add_argument("action", choices=["upgrade", "current"])
-    p = cmd("run", "service:cmd_run", "run the monitoring service (SIGHUP re-reads the config)")
+    p = cmd("run", "service:cmd_run", "run the monitoring service (SIGHUP re-reads the config)",
+            "exit status: 0 stopped by SIGTERM, 2 config error, the database unusable (one line says why), or another\n"
+            "`camwatch run` already writes this SQLite database (the line names it: pid, node, since)")
     p.add_argument("--node-id", default=os.environ.get("CAMWATCH_NODE_ID"),
                    help="this node's name when several share one PostgreSQL database (default: the host name)")
     p = cmd("status", "query:cmd_status", "current state of every camera",

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from camwatch import config as cfgmod
 from camwatch.cli.args import EXIT_OK, EXIT_STALE, UsageError
 from camwatch.profile import StreamProfile
-from camwatch.store import acks, history, repo
+from camwatch.store import acks, errors, history, repo
 from camwatch.words import duration_short
 
 STALE_INTERVALS = 3  # status: data older than this many check intervals is stale
@@ -21,9 +21,16 @@ STALE_INTERVALS = 3  # status: data older than this many check intervals is stal
 def open_db(config: cfgmod.Config) -> Engine:
     """The database, which read commands never create: a missing one is a one-line error."""
     engine = repo.make_engine(config.database_url, create=False)
-    if not repo.has_schema(engine):
-        raise UsageError(f"no camwatch database at {engine.url.render_as_string(hide_password=True)}: "
-                         "run `camwatch db upgrade` (or start `camwatch run`) first")
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        found = repo.has_schema(engine)
+    except Exception as err:  # unreachable, unreadable, corrupt: one line (a bug keeps its traceback)
+        line = errors.unavailable(err)
+        if line is None:
+            raise
+        raise UsageError(f"cannot use the database {where}: {line}") from None
+    if not found:
+        raise UsageError(f"no camwatch database at {where}: run `camwatch db upgrade` (or start `camwatch run`) first")
     return engine
 
 

@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import logging
 import signal
+import socket
 import threading
 from functools import partial
 from pathlib import Path
@@ -35,11 +36,24 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from camwatch.scheduler import Monitor
+    from camwatch.store import errors, writer
     from camwatch.store.leases import SingleNodeError
 
     config = cfgmod.load(args.config)
-    repo.upgrade(config.database_url)
-    monitor = Monitor(config, repo.make_engine(config.database_url), node=args.node_id)
+    node = args.node_id or config.district.node_id or socket.gethostname()
+    try:  # one writer per SQLite database, held until this process ends (however it ends)
+        writer.lock(config.database_url, node, dt.datetime.now(dt.UTC))
+    except writer.WriterLocked as err:
+        raise UsageError(str(err)) from None
+    where = repo.display_url(config.database_url)
+    try:
+        repo.upgrade(config.database_url)
+    except Exception as err:  # read-only, corrupt, unreachable: one line
+        line = errors.unavailable(err)
+        if line is None:
+            raise
+        raise UsageError(f"cannot use the database {where}: {line}") from None
+    monitor = Monitor(config, repo.make_engine(config.database_url), node=node)
     start_metrics(monitor.metrics, config, monitor)
     wake, stop, reload = threading.Event(), threading.Event(), threading.Event()
 
@@ -54,6 +68,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         monitor.start()
     except SingleNodeError as err:
         raise UsageError(str(err)) from None
+    except Exception as err:
+        line = errors.unavailable(err)
+        if line is None:
+            raise
+        raise UsageError(f"cannot use the database {where}: {line}") from None
     while not stop.is_set():
         wake.wait()
         wake.clear()

@@ -183,6 +183,8 @@ def changes(old: Config, new: Config) -> Changes:
     restart = [k for k in ("database_url", "state_dir") if getattr(new, k) != getattr(old, k)]
     if new.file.metrics != old.file.metrics:
         restart.append("[metrics]")
+    if new.file.storage != old.file.storage:
+        restart.append("[storage]")
     if new.file.web != old.file.web:
         restart.append("[web]")
     if new.file.defaults.concurrency != old.file.defaults.concurrency:

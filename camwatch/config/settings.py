@@ -13,74 +13,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from camwatch.config.base import ID_PATTERN, Credentials, Strict
+from camwatch.config.thresholds import Thresholds
 from camwatch.model import Verdict
 from camwatch.urls import check_url
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _TIME = r"([01]\d|2[0-3]):[0-5]\d"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Credentials(Strict):
-    """A user and a password: inline (a lab), from the environment, or from a file (a systemd credential).
-
-    The one secret type of camwatch: cameras, ONVIF, SMTP and the metrics endpoint all use it."""
-
-    user: str | None = None
-    password: SecretStr | None = None
-    password_env: str | None = None
-    password_file: Path | None = None
-
-    @property
-    def has_password(self) -> bool:
-        return any(x is not None for x in (self.password, self.password_env, self.password_file))
-
-
-class Thresholds(Strict):
-    """Where the picture analysis draws its lines (`[defaults.thresholds]`)."""
-
-    black_level: int = Field(32, ge=0, le=255)  # luma at or below this is black (FFmpeg blackdetect: min + 10 % of range)
-    black_ratio: float = Field(0.98, gt=0, le=1)  # share of black pixels for a black frame
-    black_spread: float = Field(16.0, ge=0)  # p98 - p2 luma: a live night scene has light sources and texture
-    frozen_block_diff: float = Field(1.0, gt=0)  # mean |difference| (grey levels) below which a block is still
-    frozen_still_ratio: float = Field(0.5, gt=0, le=1)  # share of still blocks (the OSD clock is allowed to tick)
-    frozen_pframe_ratio: float = Field(0.01, gt=0)  # P-frame median size / keyframe size: the encoder sees no change
-    frozen_vs_baseline: float = Field(0.25, gt=0)  # P-frame median / this camera's healthy P-frame median
-    frozen_ignore_share: float = Field(0.1, ge=0, lt=1)  # across checks: the most-changed blocks left out (OSD clock)
-    frozen_change_samples: int = Field(3, ge=1)  # healthy check-to-check changes learned before judging across checks
-    frozen_change_ratio: float = Field(0.65, gt=0, lt=1)  # change / the low envelope of its healthy change: frozen
-    frozen_change_spread: float = Field(0.0, ge=0)  # … and below typical × exp(-spread × its learned log-deviation)
-    frozen_change_floor: float = Field(0.05, ge=0)  # grey levels: a change this small is frozen whatever the spread
-    frozen_change_max: float = Field(1.0, gt=0)  # grey levels: a change above this is never frozen
-    covered_block_std: float = Field(3.0, gt=0)  # a block with less texture than this (after denoising) is flat
-    covered_ratio: float = Field(0.85, gt=0, le=1)  # share of flat blocks for a covered lens
-    cover_textured_std: float = Field(4.0, gt=0)  # a reference block with this much texture can lose it
-    cover_lost_ratio: float = Field(0.35, gt=0, lt=1)  # texture now / in the reference below this: the block is lost
-    cover_partial_share: float = Field(0.25, gt=0, le=1)  # share of textured blocks lost for a partial cover
-    cover_partial_max: float = Field(0.7, gt=0, le=1)  # above this (and below full) too little is left to tell
-    cover_full_share: float = Field(0.85, gt=0, le=1)  # share of textured blocks lost for a covered lens
-    cover_gained_share: float = Field(0.2, ge=0, le=1)  # flat reference blocks now textured: a new view, not a cover
-    cover_min_blocks: int = Field(12, ge=1)  # fewer textured reference blocks than this: no partial-cover verdict
-    cover_in_place: float = Field(0.7, ge=-1, le=1)  # the uncovered part's correlation with the reference, at least
-    blur_ratio: float = Field(0.5, gt=0, lt=1)  # edge density / baseline edge density below this is blurred
-    moved_shift: float = Field(0.05, gt=0, lt=1)  # displacement as a share of the width
-    moved_rotation_deg: float = Field(3.0, gt=0)
-    moved_min_inliers: int = Field(12, ge=1)
-    moved_min_keypoints: int = Field(40, ge=1)
-    moved_min_match_ratio: float = Field(0.12, gt=0, lt=1)  # matched share of the reference's keypoints
-    moved_in_place: float = Field(0.8, ge=-1, le=1)  # blocks line up with the reference this well: not moved
-    moved_not_in_place: float = Field(0.3, ge=-1, le=1)  # … this badly (and few ORB matches): moved
-    dark_luma: float = Field(15.0, ge=0)  # mean luma at or below this (with `dark_black_ratio`) is too dark
-    dark_black_ratio: float = Field(0.95, gt=0, le=1)  # share of pixels at `black_level` or below
-    dark_vs_baseline: float = Field(0.35, gt=0, lt=1)  # luma / this mode's healthy luma below this is too dark
-    dark_noise: float = Field(0.9, ge=0)  # Immerkær σ (grey levels, 320 px) of a live sensor: a black frame has less
-    night_chroma: float = Field(3.0, ge=0)  # mean |Cb|+|Cr| below this: the camera is in IR (grey) mode
-    baseline_samples: int = Field(2, ge=1)  # healthy checks before baseline-relative findings are made
 
 
 class CheckSettings(Strict):
@@ -158,6 +98,17 @@ class District(Strict):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+class StorageSettings(Strict):  # [storage]: the state directory's space (pictures give way first; storage.py)
+    pictures_min_free_mb: float = Field(1024, ge=0)  # below this much free space no picture is written
+    reserve_mb: float = Field(256, ge=0)  # held in a file for the database, released when the disk fills
+
+    @model_validator(mode="after")
+    def _order(self) -> StorageSettings:
+        if self.reserve_mb > self.pictures_min_free_mb:
+            raise ValueError("reserve_mb must not exceed pictures_min_free_mb (pictures stop before the reserve goes)")
+        return self
 
 
 class Technician(Strict):
@@ -404,6 +355,7 @@ class ReportSettings(Strict):
 
 class ConfigFile(Strict):
     district: District = District()
+    storage: StorageSettings = StorageSettings()
     metrics: MetricsSettings = MetricsSettings()
     web: WebSettings = WebSettings()
     smtp: SmtpSettings | None = None

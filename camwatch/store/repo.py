@@ -8,10 +8,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, create_engine, event, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, and_, create_engine, event, func, insert, make_url, or_, select, text, update
 
 from camwatch.health import Event, State, Transition
 from camwatch.model import CheckResult
+from camwatch.store import sqlite
 from camwatch.store.schema import (
     cameras,
     checks,
@@ -30,20 +31,29 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 
 
+def display_url(url: str) -> str:
+    """The database's address as the logs and errors show it: never its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def make_engine(url: str, create: bool = True) -> Engine:
-    """An engine for `url`; `create=False`: never create the SQLite file's folder (read-only commands)."""
+    """An engine for `url`; `create=False`: never create the SQLite file's folder (read-only commands), and a
+    file this process cannot write is opened read-only (a copy on a read-only disk can still be read)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if create and path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        creator = None if create else sqlite.read_only(path)
+        engine = create_engine(url, connect_args={"timeout": 30}, **({"creator": creator} if creator else {}))
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # no journal_mode here: WAL is set once, when the database is created or migrated (`upgrade`),
+            # and it stays; setting it at every connect is a write, which a read-only copy refuses
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA journal_size_limit={sqlite.WAL_LIMIT_BYTES}")  # the WAL shrinks back after a checkpoint
             cur.close()
 
         return engine
@@ -77,10 +87,14 @@ def upgrade(url: str, revision: str = "head") -> None:
     from alembic import command
 
     cfg = _alembic(url)
+    engine = cfg.attributes["engine"]
     try:
         command.upgrade(cfg, revision)
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as conn:  # persistent: set once, here, for every later connection
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
     finally:
-        cfg.attributes["engine"].dispose()
+        engine.dispose()
 
 
 def downgrade(url: str, revision: str) -> None:
@@ -357,17 +371,12 @@ def node_rows(conn: Connection) -> list[Any]:
 def has_schema(engine: Engine) -> bool:
     """Whether the database exists and has been created (`camwatch db upgrade`); never creates it."""
     from sqlalchemy import inspect
-    from sqlalchemy.exc import OperationalError
-
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
             and not Path(url.database).exists():
         return False
-    try:
-        with engine.connect() as conn:
-            return inspect(conn).has_table("cameras")
-    except OperationalError:
-        return False
+    with engine.connect() as conn:  # an unusable database raises (`store.errors` says why in one line)
+        return inspect(conn).has_table("cameras")
 
 
 # ---------------------------------------------------------------- the report
