@@ -167,7 +167,9 @@ class CheckResult:
     error: ErrorKind | None = None
     detail: str = ""
     mode: str | None = None
-    jpeg: bytes | None = field(default=None, repr=False)  # the picture of this check, ready for disk and email
+    jpeg: bytes | None = field(default=None, repr=False)  # the picture of this check as a JPEG, once encoded
+    picture: Any = field(default=None, repr=False, compare=False)  # … or still the decoded image (BGR array):
+    # encoded only when it is written (`snapshots.jpeg_of`), which a healthy check mostly is not
     snapshot: str | None = None  # where the picture was saved, when it was
     onvif: Mapping[str, Any] | None = None  # device facts and clock, when the camera speaks ONVIF
 

@@ -20,7 +20,6 @@ from camwatch.config.settings import CheckSettings
 from camwatch.devices import DeviceFacts, OnvifFacts
 from camwatch.model import CheckResult, Finding, Observation, Verdict, worst
 from camwatch.profile import StreamProfile, budget, learn
-from camwatch.snapshots import encode_jpeg
 from camwatch.urls import split_credentials
 
 
@@ -70,11 +69,10 @@ def run_check(cam: ResolvedCamera, baseline: Baseline | None, thresholds: Thresh
     if devices is not None and facts is not None and recovering and not fresh and result.ok:
         facts, _ = devices.facts(cam, fresh=True)
     result, new_baseline = apply_device(result, new_baseline, facts, settings)
-    jpeg = encode_jpeg(obs.snapshot) if obs.snapshot is not None else None
     if recent is not None:  # the device's findings may have kept the picture from being learned
         recent = replace(new_baseline or baseline or Baseline(), last=recent.last, last_mode=recent.last_mode,
                          last_at=recent.last_at)
-    return Outcome(replace(result, jpeg=jpeg, onvif=facts.raw if facts else None), new_baseline,
+    return Outcome(replace(result, picture=obs.snapshot, onvif=facts.raw if facts else None), new_baseline,
                    profile if obs.ok else None, recent)
 
 

@@ -5,6 +5,7 @@ A full disk loses a picture, never a check: every write is atomic and its failur
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import re
@@ -20,6 +21,7 @@ from camwatch.model import CheckResult
 log = logging.getLogger(__name__)
 
 SNAPSHOT_MAX_BYTES = 300_000
+REFRESH_S = 300.0  # the latest and last good pictures of a camera whose state does not change: at most this often
 INCIDENT_SNAPSHOTS_KEPT = 40
 
 
@@ -35,6 +37,13 @@ def encode_jpeg(img: Any) -> bytes:
         if len(buf) <= SNAPSHOT_MAX_BYTES or quality <= 30:
             return bytes(buf.tobytes())
         quality -= 15
+
+
+def jpeg_of(result: CheckResult) -> bytes | None:
+    """The check's picture as a JPEG: encoded now if the check kept only the decoded image."""
+    if result.jpeg is not None or result.picture is None:
+        return result.jpeg
+    return encode_jpeg(result.picture)
 
 
 def write_atomic(path: Path, data: bytes) -> Path:
@@ -58,20 +67,38 @@ def safe_name(camera: str) -> str:
 
 def save_check(result: CheckResult, directory: Path) -> Path | None:
     """`camwatch check`: the picture of this check as DIR/CAMERA/check.jpg."""
-    if result.jpeg is None:
+    jpeg = jpeg_of(result)
+    if jpeg is None:
         return None
     try:
-        return write_atomic(directory / safe_name(result.camera) / "check.jpg", result.jpeg)
+        return write_atomic(directory / safe_name(result.camera) / "check.jpg", jpeg)
     except OSError as err:
         log.error("camera=%s cannot save snapshot: %s", result.camera, err.strerror)
         return None
 
 
 class SnapshotStore:
-    """The daemon's pictures under `state/snapshots/CAMERA/`."""
+    """The daemon's pictures under `state/snapshots/CAMERA/`.
 
-    def __init__(self, directory: Path) -> None:
+    The latest and last good pictures are rewritten when the camera's state changes, after a bad check, after
+    pictures were suspended for want of space, and otherwise at most every `refresh_s` of check time (a healthy
+    camera's picture a minute newer buys nothing, and encoding and writing it on every check costs more than
+    judging it); a first bad picture and an incident's pair are always written."""
+
+    def __init__(self, directory: Path, refresh_s: float = REFRESH_S) -> None:
         self.directory = directory
+        self.refresh_s = refresh_s
+        self._written: dict[tuple[str, str], dt.datetime] = {}  # (camera, picture) → the check it was taken by
+        self._bad: set[str] = set()  # cameras whose last check was not ok
+
+    def _due(self, result: CheckResult, name: str, changed: bool) -> bool:
+        last = self._written.get((result.camera, name))
+        return changed or last is None or (result.started_at - last).total_seconds() >= self.refresh_s
+
+    def _write(self, result: CheckResult, path: Path, jpeg: bytes) -> str:
+        write_atomic(path, jpeg)
+        self._written[result.camera, path.stem] = result.started_at
+        return str(path)
 
     def keep(self, result: CheckResult, state: State, transitions: Sequence[Transition],
              write: bool = True) -> dict[str, str]:
@@ -83,19 +110,36 @@ class SnapshotStore:
         never attached as this incident's. `write=False` (no space: `storage.py`): nothing is written or copied,
         only that stale first bad picture removed."""
         d = self.directory / safe_name(result.camera)
+        cam = result.camera
         out: dict[str, str] = {}
+        has_picture = result.jpeg is not None or result.picture is not None
+        jpeg: bytes | None = None
+        after_bad = cam in self._bad
+        if result.ok:
+            self._bad.discard(cam)
+        else:
+            self._bad.add(cam)
         try:
             if not result.ok and state.fail_streak == 1:
-                if result.jpeg is not None and write:
-                    write_atomic(d / "first-bad.jpg", result.jpeg)
+                if has_picture and write:
+                    jpeg = jpeg_of(result)
+                    assert jpeg is not None
+                    self._write(result, d / "first-bad.jpg", jpeg)
                 else:
                     (d / "first-bad.jpg").unlink(missing_ok=True)
             if not write:
+                for name in ("latest", "last-good"):  # once space is back, written at the next check
+                    self._written.pop((cam, name), None)
                 return out
-            if result.jpeg is not None:
-                if result.ok:
-                    out["last_good"] = str(write_atomic(d / "last-good.jpg", result.jpeg))
-                out["latest"] = str(write_atomic(d / "latest.jpg", result.jpeg))
+            changed = bool(transitions) or after_bad or (not result.ok and state.fail_streak == 1)
+            good_due, latest_due = result.ok and self._due(result, "last-good", changed), self._due(result, "latest", changed)
+            if has_picture and (good_due or latest_due):
+                jpeg = jpeg or jpeg_of(result)
+                assert jpeg is not None
+                if good_due:
+                    out["last_good"] = self._write(result, d / "last-good.jpg", jpeg)
+                if latest_due:
+                    out["latest"] = self._write(result, d / "latest.jpg", jpeg)
             if any(t.event is Event.OPENED for t in transitions):
                 stamp = result.started_at.strftime("%Y%m%dT%H%M%SZ")
                 for name, key in (("first-bad", "first_bad"), ("last-good", "last_good_at_open")):

@@ -14,6 +14,7 @@ from camwatch.model import CheckResult, Verdict
 from camwatch.probe import Target
 from camwatch.probe.rtsp import probe_rtsp
 from camwatch.sim.fleet import Fleet
+from camwatch.snapshots import jpeg_of
 from camwatch.urls import with_credentials
 from tests.conftest import PASSWORD
 from tests.helpers import TH
@@ -55,7 +56,8 @@ def test_stream_facts_are_measured(fleet: Fleet) -> None:
     assert s.gop_s == pytest.approx(2.0, abs=0.2)
     assert s.bitrate_bps and 20_000 < s.bitrate_bps < 2_000_000
     assert s.time_to_first_frame_s is not None and s.time_to_first_frame_s < 2.0
-    assert result.jpeg and result.jpeg[:2] == b"\xff\xd8"
+    jpeg = jpeg_of(result)
+    assert jpeg and jpeg[:2] == b"\xff\xd8"
 
 
 @pytest.mark.parametrize(("scene", "verdict"), [

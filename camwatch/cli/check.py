@@ -18,7 +18,7 @@ from camwatch.devices import DeviceFacts
 from camwatch.model import CheckResult
 from camwatch.pipeline import run_check, utcnow
 from camwatch.profile import StreamProfile
-from camwatch.snapshots import save_check, write_atomic
+from camwatch.snapshots import jpeg_of, save_check, write_atomic
 from camwatch.urls import MAX_URL_LENGTH, check_url, mask_url, split_credentials, with_credentials
 
 
@@ -111,9 +111,10 @@ def _check_adhoc(args: argparse.Namespace) -> int:
         label = f"onvif://{user + '@' if user else ''}{host}:{port_n}"
         cam = adhoc_camera(label, onvif=(host, port_n), user=user, password=password, check=settings)
     result = run_check(cam, None, Thresholds(), DeviceFacts()).result
-    if args.snapshot and result.jpeg is not None:
+    jpeg = jpeg_of(result) if args.snapshot else None
+    if args.snapshot and jpeg is not None:
         try:
-            result = replace(result, snapshot=str(write_atomic(args.snapshot, result.jpeg)))
+            result = replace(result, snapshot=str(write_atomic(args.snapshot, jpeg)))
         except OSError as err:
             raise UsageError(f"cannot write the snapshot to {args.snapshot}: {err.strerror}") from None
     print_results([result], args.json, {})
