@@ -12,7 +12,9 @@ cd "$(dirname "$0")/.."
 PREFIX=${CAMWATCH_PREFIX:-/opt/camwatch}
 ETC=${CAMWATCH_ETC:-/etc/camwatch}
 UNIT_DIR=${CAMWATCH_UNIT_DIR:-/etc/systemd/system}
-PYTHON=${PYTHON:-python3}
+# the interpreter of /opt/camwatch: the system's (the service's dynamic user must reach it; ProtectHome=yes
+# hides /root and /home, so a pyenv or a user's Python cannot serve)
+PYTHON=${PYTHON:-$([ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)}
 wheel="" extras=""
 for a in "$@"; do
   case "$a" in
@@ -23,30 +25,40 @@ for a in "$@"; do
 done
 say() { printf '  %s\n' "$*"; }
 
+[ -x "$PREFIX/bin/python" ] || "$PYTHON" -m venv "$PREFIX" || {
+  echo "camwatch: cannot create a virtualenv with $PYTHON (Debian: apt-get install python3-venv)" >&2; exit 1; }
+home=$(sed -n 's/^home = //p' "$PREFIX/pyvenv.cfg")
+case "$home" in
+  /root/*|/home/*) echo "camwatch: $PREFIX runs the Python in $home, which the service cannot reach" \
+                        "(ProtectHome=yes, a dynamic user): remove $PREFIX and run again with PYTHON=/usr/bin/python3" >&2
+                   exit 1 ;;
+esac
+pip() { "$PREFIX/bin/pip" --disable-pip-version-check -q "$@" 2> >(grep -v "^WARNING: Location" >&2); }
+pip install --upgrade pip
 if [ -z "$wheel" ]; then
   echo "building the wheel from this checkout…"
-  rm -rf build/wheel && "$PYTHON" -m pip wheel -q --no-deps -w build/wheel . 2>/dev/null
+  rm -rf build/wheel && pip wheel --no-deps -w build/wheel . >/dev/null
   wheel=$(ls build/wheel/camwatch-*.whl)
 fi
 wheel=$(realpath "$wheel")
 echo "installing $(basename "$wheel") into $PREFIX"
-[ -x "$PREFIX/bin/python" ] || "$PYTHON" -m venv "$PREFIX"
-pip() { "$PREFIX/bin/pip" --disable-pip-version-check -q "$@" 2> >(grep -v "^WARNING: Location" >&2); }
-pip install --upgrade pip
 pip install "${wheel}${extras}"
 pip install --force-reinstall --no-deps "$wheel"   # the same version number again: this build
 say "$("$PREFIX/bin/camwatch" --version 2>/dev/null || echo camwatch) in $PREFIX/bin/camwatch"
 
-install -d -m 0750 "$ETC"
+# the service runs as a dynamic user: it must read the camera list (which holds no secret: the passwords are
+# the 0600 credential files below, handed to the service by systemd's LoadCredential)
+install -d -m 0755 "$ETC"
+chmod 0755 "$ETC"
 if [ ! -e "$ETC/cameras.toml" ]; then
   sed -e 's|^state_dir = .*|state_dir = "/var/lib/camwatch"               # the unit'"'"'s StateDirectory|' \
       -e 's|^password_env = "CAMWATCH_CAMERA_PASSWORD".*|password_file = "camera-password"   # the unit'"'"'s credential; from a shell, the file beside this one|' \
       config/cameras.toml > "$ETC/cameras.toml"
-  chmod 0640 "$ETC/cameras.toml"
   say "$ETC/cameras.toml: the district's camera list, set up for systemd (edit it, then: systemctl reload camwatch)"
 else
   say "$ETC/cameras.toml kept as it is"
 fi
+chmod a+r "$ETC/cameras.toml"
 for secret in camera-password smtp-password; do
   if [ ! -e "$ETC/$secret" ]; then
     (umask 077 && : > "$ETC/$secret")
@@ -55,6 +67,7 @@ for secret in camera-password smtp-password; do
   chmod 0600 "$ETC/$secret"
 done
 
+install -m 0644 README.md "$PREFIX/README.md"   # the unit's Documentation=
 install -d "$UNIT_DIR"
 sed -e "s#/opt/camwatch#$PREFIX#g" -e "s#/etc/camwatch#$ETC#g" deploy/systemd/camwatch.service > "$UNIT_DIR/camwatch.service"
 chmod 0644 "$UNIT_DIR/camwatch.service"

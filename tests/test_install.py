@@ -33,9 +33,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Pa
     paths = {"prefix": base / "opt" / "camwatch", "etc": base / "etc" / "camwatch", "units": base / "units",
              "wheel": wheel}
     env = {**os.environ, "CAMWATCH_PREFIX": str(paths["prefix"]), "CAMWATCH_ETC": str(paths["etc"]),
-           "CAMWATCH_UNIT_DIR": str(paths["units"]), "CAMWATCH_NO_SYSTEMCTL": "1", "PYTHON": shutil.which("python3")
-           or sys.executable}
+           "CAMWATCH_UNIT_DIR": str(paths["units"]), "CAMWATCH_NO_SYSTEMCTL": "1"}
     env.pop("VIRTUAL_ENV", None)
+    env.pop("PYTHON", None)  # install.sh chooses, as in production: the system's Python
     r = subprocess.run([str(ROOT / "scripts" / "install.sh"), str(wheel)], env=env, capture_output=True, text=True,
                        timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -100,6 +100,19 @@ def test_install_lays_out_etc_with_private_credentials_and_a_verified_unit(insta
     assert r.returncode == 0 and "103 cameras" in r.stdout, r.stdout + r.stderr
 
 
+def test_the_services_dynamic_user_can_read_its_config_and_run_its_python(installed: dict[str, Path]) -> None:
+    """The unit runs as a DynamicUser with ProtectHome=yes: /etc/camwatch and cameras.toml readable by it (no
+    secret in them), the virtualenv's interpreter outside /root and /home, the unit's Documentation= there."""
+    etc, prefix = installed["etc"], installed["prefix"]
+    assert stat.S_IMODE(etc.stat().st_mode) & 0o005 == 0o005
+    assert stat.S_IMODE((etc / "cameras.toml").stat().st_mode) & 0o004
+    home = next(ln.split("=", 1)[1].strip() for ln in (prefix / "pyvenv.cfg").read_text().splitlines()
+                if ln.startswith("home"))
+    assert not home.startswith(("/root/", "/home/")), home
+    assert Path(home, "python3").stat().st_mode & 0o001  # anyone may run it
+    assert (prefix / "README.md").exists()
+
+
 def test_install_again_upgrades_and_keeps_the_config(installed: dict[str, Path]) -> None:
     etc = installed["etc"]
     (etc / "cameras.toml").write_text((etc / "cameras.toml").read_text() + "\n# edited by the district\n")
@@ -112,3 +125,12 @@ def test_install_again_upgrades_and_keeps_the_config(installed: dict[str, Path])
     assert r.returncode == 0, r.stdout + r.stderr
     assert "kept as it is" in r.stdout and (etc / "cameras.toml").read_text().endswith("# edited by the district\n")
     assert (etc / "camera-password").read_text() == "s3cret"
+
+
+def test_the_readme_shows_the_next_steps_install_prints_word_for_word(installed: dict[str, Path]) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("prints the next steps:\n\n```text\n", 1)[1].split("```", 1)[0].strip().splitlines()
+    printed = installed["log"].read_text().split("Next steps:", 1)[1].strip().splitlines()[:len(block) - 1]
+    here = [ln.replace(str(installed["prefix"]), "/opt/camwatch").replace(str(installed["etc"]), "/etc/camwatch")
+            for ln in printed]
+    assert block[0] == "Next steps:" and [ln.strip() for ln in block[1:]] == [ln.strip() for ln in here]
