@@ -31,7 +31,8 @@ class StreamProfile:
     samples: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """Figures to 4 significant digits: a learned 2 s GOP is 2, not 1.9999999999999996."""
+        return {k: float(f"{v:.4g}") if isinstance(v, float) else v for k, v in asdict(self).items()}
 
     @classmethod
     def from_json(cls, d: dict[str, Any] | None) -> StreamProfile | None:

@@ -8,6 +8,7 @@
 - A 1080p camera still checks fine with FFmpeg's allocations capped.
 - URLs without a host, with a bad port, absurdly long, or a raw / in the password: a one-line usage error (exit 2).
 - An upper-case scheme (RTSP://): accepted, schemes are case-insensitive.
+- A host name that does not resolve: offline, saying so (FFmpeg says only "Input/output error").
 - A 1M-character text with a URL in it is masked in linear time (it took 21 s at 100k characters).
 - A password with a raw # in a config's rtsp_url: check-config says what is wrong, the password appears nowhere.
 - An ad-hoc check writes nothing in the directory it runs from unless asked (--snapshot FILE writes the JPEG).
@@ -120,6 +121,13 @@ def test_an_upper_case_scheme_is_accepted(closed_port: int, tmp_path: Path) -> N
     r = camwatch("check", "--url", f"RTSP://127.0.0.1:{closed_port}/x", "--json", cwd=tmp_path, env=ENV)
     assert r.returncode == 1, r.stderr
     assert json.loads(r.stdout)["verdict"] == "offline"  # probed (nothing listens there), not refused as a usage error
+
+
+def test_a_host_name_that_does_not_resolve_is_said_so(tmp_path: Path) -> None:
+    r = camwatch("check", "--url", "rtsp://camera.nonexistent.invalid/x", "--json", cwd=tmp_path, env=ENV)
+    out = json.loads(r.stdout)
+    assert r.returncode == 1 and out["verdict"] == "offline", r.stdout + r.stderr  # not "protocol_error"
+    assert "host name cannot be resolved" in out["reason"]
 
 
 def test_masking_a_huge_text_is_linear() -> None:

@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"camwatch: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `camwatch status | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     except Exception as err:  # the database failing mid-command is one line too; anything else is a bug
         from camwatch.store.errors import unavailable
 
@@ -144,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--commune")
     p.add_argument("--format", choices=["xlsx", "csv", "html", "pdf"], help="default: from the file name")
     p.add_argument("--lang", choices=["vi", "en"])
-    p.add_argument("-o", "--output", type=Path, required=True,
+    p.add_argument("-o", "--output", required=True,
                    help="the file (its extension gives the format), or a folder: named after the report")
 
     p = cmd("sim", "demo:cmd_sim", "serve a simulated camera fleet over RTSP (needs the `sim` extra)")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import subprocess
+from pathlib import Path
 
 from camwatch import config as cfgmod
 from camwatch.cli.args import EXIT_OK, UsageError
@@ -17,13 +19,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     config = cfgmod.load(args.config, secrets=False)
     if args.date_to < args.date_from:
         raise UsageError("--to is before --from")
-    into_folder = args.output.is_dir()  # a folder: the file is named after the report's title and period
-    fmt = args.format or ("" if into_folder else args.output.suffix.lstrip(".").lower())
+    output = Path(args.output)
+    if args.output.endswith(("/", os.sep)) and not output.is_dir():  # `-o reports/`: meant as a folder
+        raise UsageError(f"the folder {output} does not exist")
+    into_folder = output.is_dir()  # a folder: the file is named after the report's title and period
+    fmt = args.format or ("" if into_folder else output.suffix.lstrip(".").lower())
     if fmt not in ("xlsx", "csv", "html", "pdf"):
         raise UsageError("give --format xlsx|csv|html|pdf (or an output file with that extension)")
     if args.commune and args.commune not in config.commune_ids:
         raise UsageError(f"unknown commune {args.commune!r}")
-    folder = args.output.resolve() if into_folder else args.output.resolve().parent
+    folder = output.resolve() if into_folder else output.resolve().parent
     if not folder.is_dir():
         raise UsageError(f"the folder {folder} does not exist")
     now = dt.datetime.now(dt.UTC)
@@ -34,7 +39,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     lang = args.lang or config.district.language
     with engine.connect() as conn:
         r = report.build(conn, config, start, end, now, args.commune)
-    out = args.output / report.file_name(r, fmt, lang) if into_folder else args.output
+    out = output / report.file_name(r, fmt, lang) if into_folder else output
     try:
         report.write(r, fmt, lang, out)
     except (RuntimeError, subprocess.CalledProcessError) as err:

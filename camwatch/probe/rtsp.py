@@ -273,6 +273,8 @@ def unexplained(err: av.error.FFmpegError, kind: ErrorKind) -> bool:
 
 def explain(kind: ErrorKind, reason: str, elapsed: float, peer: PeerReport) -> tuple[ErrorKind, str]:
     """FFmpeg's verdict with what the peer did when asked again. Pure."""
+    if peer.unresolved:
+        return ErrorKind.UNREACHABLE, "the camera's host name cannot be resolved (check the address and the DNS)"
     if peer.problem:
         return ErrorKind.PROTOCOL, peer.problem
     if peer.answered and kind is ErrorKind.TIMEOUT:

@@ -26,6 +26,7 @@ FIRST_BYTE_S = 1.0  # a peer that answered FFmpeg's request answers ours at once
 class PeerReport:
     answered: bool  # the peer answered RTSP requests properly (the failure was later: SETUP, PLAY, the video)
     problem: str | None = None  # what is wrong with its answers, when something is
+    unresolved: bool = False  # its host name does not resolve (FFmpeg says only "Input/output error")
 
 
 SILENT = PeerReport(False)
@@ -46,6 +47,8 @@ def examine(url: str, budget_s: float) -> PeerReport:
                 report = _reply(sock, method, end)
                 if report is not None:
                     return report
+    except socket.gaierror:
+        return PeerReport(False, unresolved=True)
     except OSError:
         return SILENT  # could not ask: what FFmpeg said stands
     return PeerReport(True)

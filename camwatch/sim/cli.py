@@ -29,6 +29,12 @@ DEMO = [
 ]
 
 
+def plan_text() -> str:
+    """Which demo camera shows what: "CD-01 ok, CD-02 black, …"."""
+    names = {"day": "ok", "static": "ok (a still scene)", "night": "ok (night, infrared)", "frozen_clock": "frozen"}
+    return ", ".join(f"{cam} {names.get(plan, plan.replace('day→', ''))}" for _, _, cams in DEMO for cam, _, plan in cams)
+
+
 def fleet_plan(n: int, faults: str) -> dict[str, str]:
     share = float(faults.rstrip("%")) / (100 if faults.endswith("%") else 1)
     n_bad = round(n * share)
@@ -136,8 +142,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
               f"  snapshots: {state / 'snapshots'}\n"
               f"  metrics:   http://127.0.0.1:{metrics_port}/metrics\n"
               f"  emails:    {state / 'mail'} (a local SMTP sink; open the .eml files in a mail client)\n"
-              f"Faults appear after 2 checks: black, frozen, covered, offline, hang at once; blurred and moved\n"
-              f"are switched on after 3 minutes (they need the camera's healthy baseline first); AC-01 flaps.\n"
+              f"By design: {plan_text()}.\n"
+              f"Faults show from the first check and open incidents after 2; blurred and moved are switched on\n"
+              f"after 3 minutes (they need the camera's healthy baseline first).\n"
               f"Ctrl-C stops everything.\n", flush=True)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
