@@ -1,6 +1,6 @@
 """Detection benchmark: per verdict, precision and recall on a labelled corpus; false alarms per camera-day.
 
-    PYTHONPATH=. .venv/bin/python bench/detection.py [--jobs 2] [--quick] [--no-lib] [--keyframes-when-recent 2]
+    PYTHONPATH=. .venv/bin/python bench/detection.py [--jobs 2] [--quick] [--no-lib] [--keyframes-when-recent 1]
 
 Every case (see `camwatch.sim.corpus`) is encoded once (cached in ~/.cache/camwatch/corpus), decoded with
 PyAV into the `Observation`s the RTSP probe produces, and judged check after check through the daemon's own
@@ -84,9 +84,9 @@ def _lib_verdict(health: object) -> Verdict:
     return min(kinds, key=PRECEDENCE.index) if kinds else Verdict.OK
 
 
-def run_case(case: Case, lib: bool = True, when_recent: int = 1) -> Run:
-    """`when_recent`: keyframes a check reads once freezing is judged across checks, as the daemon does
-    (`keyframes_when_recent`); 2 judges every check on two keyframes, as before issue 17."""
+def run_case(case: Case, lib: bool = True, when_recent: int = 2) -> Run:
+    """`when_recent`: keyframes a check reads once freezing is judged across checks (`keyframes_when_recent`;
+    the daemon's default 2 reads two every time the GOP allows, 1 stops at the first)."""
     import camera_health
 
     path = ensure(case, CACHE)
@@ -175,8 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="three photos instead of six")
     ap.add_argument("--no-lib", action="store_true", help="leave camera-health out")
-    ap.add_argument("--keyframes-when-recent", type=int, default=1,
-                    help="keyframes a check reads once freezing is judged across checks (the daemon's default: 1)")
+    ap.add_argument("--keyframes-when-recent", type=int, default=2,
+                    help="keyframes a check reads once freezing is judged across checks (the daemon's default: 2)")
     ap.add_argument("--only", default="", help="conditions to run, comma-separated")
     args = ap.parse_args(argv)
     todo = cases(args.quick)

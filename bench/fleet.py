@@ -130,7 +130,7 @@ def decode_floor(urls: list[str]) -> float:
     return float(r.stdout.strip())
 
 
-def run_fleet(n: int, intervals: int, tmp: Path, scene: str = "sim") -> dict[str, float | str]:
+def run_fleet(n: int, intervals: int, tmp: Path, scene: str = "sim", when_recent: int = 2) -> dict[str, float | str]:
     n_bad = max(1, n * 5 // 100)
     healthy = ("day", "static", "night") if scene == "sim" else (scene,)
     mounts = {f"cam{i:04d}": ("black", "frozen")[i % 2] if i < n_bad else healthy[i % len(healthy)]
@@ -148,6 +148,7 @@ def run_fleet(n: int, intervals: int, tmp: Path, scene: str = "sim") -> dict[str
         cfg.write_text(f"""[district]\nstate_dir = "{tmp / f'state{n}'}"\n[metrics]\nlisten = "127.0.0.1:{metrics_port}"
 [smtp]\nhost = "127.0.0.1"\nport = {smtp}\nsecurity = "none"\n[alerts]\ngroup_window_s = 0
 [defaults]\nuser = "admin"\npassword_env = "BENCH_PASSWORD"\ninterval_s = {INTERVAL}\nconcurrency = 64
+keyframes_when_recent = {when_recent}
 [defaults.health]\nfailures_to_open = 3\n[[technicians]]\nid = "kt"\nname = "kt"\nemail = "kt@example.vn"
 {communes}{cams}""", encoding="utf-8")
         env = {**os.environ, "BENCH_PASSWORD": fleet.password or ""}
@@ -252,6 +253,7 @@ def main() -> None:
     ap.add_argument("--scene", choices=("photo", "sim"), default="photo",
                     help="photo: a realistic noisy photograph (default); sim: the simulator's day/static/night")
     ap.add_argument("--size", choices=("360p", "1080p"), default="360p", help="the photo scene's resolution")
+    ap.add_argument("--keyframes-when-recent", type=int, default=2, help="the daemon's keyframes_when_recent")
     args = ap.parse_args()
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     with tempfile.TemporaryDirectory() as d:
@@ -265,7 +267,7 @@ def main() -> None:
 
         scene = photo_clip(clip_cache(), args.size) if args.scene == "photo" else "sim"
         for n in args.cameras:
-            r = run_fleet(n, args.intervals, tmp, scene)
+            r = run_fleet(n, args.intervals, tmp, scene, args.keyframes_when_recent)
             print(f"camwatch run, {n} cameras, scene {scene}: " + ", ".join(
                 f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items()), flush=True)
             if b:  # checks per minute camwatch sustains (every camera every 60 s) against the baselines' capacity

@@ -128,10 +128,10 @@ def test_a_partly_covered_lens_over_rtsp_is_covered_not_moved(fleet: Fleet) -> N
 
 
 def test_once_freezing_is_judged_across_checks_a_check_reads_one_keyframe(fleet: Fleet) -> None:
-    """Issue 17: with the camera's change between checks learned and its last picture recent, a check stops at
-    its first keyframe (no within-check comparison: no `motion`), and is still judged for freezing (`change`)."""
+    """`keyframes_when_recent = 1`: with the camera's change between checks learned and its last picture recent, a
+    check stops at its first keyframe (no within-check comparison: no `motion`), and is still judged for freezing (`change`)."""
     cam = adhoc_camera("day", rtsp_url=fleet.url("day"), user="admin", password=PASSWORD,
-                       check=CheckSettings(deadline_s=8.0, connect_timeout_s=2.0, interval_s=10))
+                       check=CheckSettings(deadline_s=8.0, connect_timeout_s=2.0, interval_s=10, keyframes_when_recent=1))
     baseline: Baseline | None = None
     profile = None
     reads = []
@@ -149,7 +149,7 @@ def test_one_keyframe_only_when_the_last_picture_is_recent_and_the_change_learne
     from camwatch.analysis import ModeBaseline
 
     at = T0
-    settings = CheckSettings(interval_s=60)
+    settings = CheckSettings(interval_s=60, keyframes_when_recent=1)
     learned = Baseline(day=ModeBaseline(samples=5, change_samples=3), last=np.zeros((90, 160), np.uint8),
                        last_mode="day", last_at=(at - dt.timedelta(seconds=60)).timestamp())
     assert keyframes_for(settings, learned, at, TH) == 1
@@ -158,3 +158,4 @@ def test_one_keyframe_only_when_the_last_picture_is_recent_and_the_change_learne
     assert keyframes_for(settings, replace(learned, last_mode="night"), at, TH) == 2  # not learned at night
     assert keyframes_for(settings.model_copy(update={"keyframes_when_recent": 2}), learned, at, TH) == 2
     assert keyframes_for(settings, None, at, TH) == 2
+    assert keyframes_for(CheckSettings(interval_s=60), learned, at, TH) == 2  # the default: two, every check

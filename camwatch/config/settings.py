@@ -35,8 +35,9 @@ class CheckSettings(Strict):
     connect_timeout_s: float = Field(3.0, gt=0, le=60)
     keyframes: int = Field(2, ge=1, le=10)
     # keyframes read once freezing is judged across checks (this camera's change from one check to the next is
-    # learned and its last picture is recent, under 3 intervals old): one halves a check's wait and decoding
-    keyframes_when_recent: int = Field(1, ge=1, le=10)
+    # learned and its last picture is recent, under 3 intervals old): 1 halves a check's wait and decoding, but
+    # misses more frozen pictures on the detection corpus (bench/README.md): not the default
+    keyframes_when_recent: int = Field(2, ge=1, le=10)
     keyframe_spacing_s: float = Field(1.5, ge=0)
     # RTSP's media transport: auto tries TCP, falls back to UDP on "461 Unsupported transport", remembers what worked;
     # http tunnels RTSP over HTTP
