@@ -37,6 +37,18 @@ def _pg_url() -> str | None:
     return os.environ.get("CAMWATCH_TEST_PG_URL") or (written.read_text().strip() if written.exists() else None)
 
 
+def fresh_pg_database(base: str) -> tuple[str, str, Engine]:
+    """A new, migrated PostgreSQL database beside `base`: (its url, its name, an AUTOCOMMIT engine on `base` to
+    drop it with)."""
+    name = f"cw_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0] + f"/{name}"
+    repo.upgrade(url)
+    return url, name, admin
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database: SQLite in a temp dir, and a fresh PostgreSQL database when available."""
@@ -50,12 +62,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail("no PostgreSQL in CI: scripts/setup.sh --test must start it")
         pytest.skip("no PostgreSQL (set CAMWATCH_TEST_PG_URL)")
-    name = f"cw_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.rsplit("/", 1)[0] + f"/{name}"
-    repo.upgrade(url)
+    url, name, admin = fresh_pg_database(base)
     yield url
     with admin.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -25,7 +25,6 @@ import signal
 import sqlite3
 import subprocess
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -42,7 +41,7 @@ from camwatch.storage import MB, Policy, Space, StorageGuard, decide, prunable
 from camwatch.store import repo, sqlite
 from camwatch.store.errors import is_disk_full
 from camwatch.store.schema import checks, incidents
-from tests.conftest import PASSWORD, _pg_url
+from tests.conftest import PASSWORD, _pg_url, fresh_pg_database
 from tests.helpers import camwatch, config_text, start_daemon, stop_daemon, wait_for
 from tests.smtp_sink import SmtpServer
 
@@ -382,12 +381,7 @@ def pg_database() -> Iterator[tuple[str, str, str]]:
     base = _pg_url()
     if not base:
         pytest.skip("no PostgreSQL (set CAMWATCH_TEST_PG_URL)")
-    name = f"cw_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.rsplit("/", 1)[0] + f"/{name}"
-    repo.upgrade(url)
+    url, name, admin = fresh_pg_database(base)
     try:
         yield url, name, base
     finally:
