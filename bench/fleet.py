@@ -130,7 +130,8 @@ def decode_floor(urls: list[str]) -> float:
     return float(r.stdout.strip())
 
 
-def run_fleet(n: int, intervals: int, tmp: Path, scene: str = "sim", when_recent: int = 2) -> dict[str, float | str]:
+def run_fleet(n: int, intervals: int, tmp: Path, scene: str = "sim", when_recent: int = 1,
+              warmup: int = 1) -> dict[str, float | str]:
     n_bad = max(1, n * 5 // 100)
     healthy = ("day", "static", "night") if scene == "sim" else (scene,)
     mounts = {f"cam{i:04d}": ("black", "frozen")[i % 2] if i < n_bad else healthy[i % len(healthy)]
@@ -156,7 +157,7 @@ keyframes_when_recent = {when_recent}
         proc = subprocess.Popen([sys.executable, "-m", "camwatch", "run", "-c", str(cfg)], env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
         try:
-            time.sleep(INTERVAL)  # the first interval: start-up, first checks spread over it
+            time.sleep(warmup * INTERVAL)  # start-up, first checks spread over the first interval; learning
             engine = repo.make_engine(f"sqlite:///{tmp / f'state{n}' / 'camwatch.db'}")
             cpu0, _ = proc_stat(proc.pid)
             t0 = time.time()
@@ -253,7 +254,9 @@ def main() -> None:
     ap.add_argument("--scene", choices=("photo", "sim"), default="photo",
                     help="photo: a realistic noisy photograph (default); sim: the simulator's day/static/night")
     ap.add_argument("--size", choices=("360p", "1080p"), default="360p", help="the photo scene's resolution")
-    ap.add_argument("--keyframes-when-recent", type=int, default=2, help="the daemon's keyframes_when_recent")
+    ap.add_argument("--keyframes-when-recent", type=int, default=1, help="the daemon's keyframes_when_recent")
+    ap.add_argument("--warmup", type=int, default=1,
+                    help="intervals before measuring (a camera reads one keyframe once its change is learned: 5)")
     args = ap.parse_args()
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     with tempfile.TemporaryDirectory() as d:
@@ -267,7 +270,7 @@ def main() -> None:
 
         scene = photo_clip(clip_cache(), args.size) if args.scene == "photo" else "sim"
         for n in args.cameras:
-            r = run_fleet(n, args.intervals, tmp, scene, args.keyframes_when_recent)
+            r = run_fleet(n, args.intervals, tmp, scene, args.keyframes_when_recent, args.warmup)
             print(f"camwatch run, {n} cameras, scene {scene}: " + ", ".join(
                 f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items()), flush=True)
             if b:  # checks per minute camwatch sustains (every camera every 60 s) against the baselines' capacity

@@ -10,11 +10,13 @@ on the command line.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from camwatch import probe
-from camwatch.analysis import Analysis, Baseline, analyse, judged_across, remember, update_baseline
+from camwatch.analysis import Analysis, Baseline, analyse, frozen, judged_across, remember, update_baseline
 from camwatch.config import ResolvedCamera, Thresholds
 from camwatch.config.settings import CheckSettings
 from camwatch.devices import DeviceFacts, OnvifFacts
@@ -50,16 +52,17 @@ def run_check(cam: ResolvedCamera, baseline: Baseline | None, thresholds: Thresh
     needs) and comes back updated. `recovering`: the camera was down; a camera without a clock battery comes
     back in 1970, so its ONVIF facts are polled again before the clock is judged."""
     settings = settings or cam.check
+    enough = None
     if cam.source == "rtsp":
         settings = budget(settings, profile)
         if profile is not None and profile.gop_s is not None:  # the stream's facts are known already
-            settings = settings.model_copy(update={"keyframes": keyframes_for(settings, baseline, now(), thresholds)})
+            enough = enough_for(settings, baseline, now(), thresholds)
     facts, fresh = devices.facts(cam) if devices is not None and cam.cfg.onvif is not None else (None, False)
     started = now()
     kind, target = target_of(cam, facts)
     if target is None:
         return Outcome(onvif_failure(cam.id, started, facts), None)
-    obs = probes(kind)(target, settings)
+    obs = probes(kind)(target, settings, enough)
     result, new_baseline, recent = judge_check(cam.id, started, obs, baseline, thresholds)
     if obs.ok and cam.source == "rtsp":
         profile = learn(profile, obs.stream)
@@ -76,12 +79,20 @@ def run_check(cam: ResolvedCamera, baseline: Baseline | None, thresholds: Thresh
                    profile if obs.ok else None, recent)
 
 
-def keyframes_for(settings: CheckSettings, baseline: Baseline | None, at: dt.datetime, th: Thresholds) -> int:
-    """Pure: how many keyframes this check reads — `keyframes_when_recent` once freezing is judged across
-    checks (the last picture is recent, the camera's change between checks learned), else `keyframes`."""
-    if judged_across(baseline, at.timestamp(), 3 * settings.interval_s, th):
-        return min(settings.keyframes, settings.keyframes_when_recent)
-    return settings.keyframes
+def enough_for(settings: CheckSettings, baseline: Baseline | None, at: dt.datetime,
+               th: Thresholds) -> probe.Enough | None:
+    """Pure: when a check may stop before `settings.keyframes` (None: it reads them all). Once freezing is judged
+    across checks (the last picture is recent, the camera's change between checks learned), after
+    `keyframes_when_recent` keyframes if these show a live picture beyond doubt (`analysis.frozen.settled`)."""
+    n = settings.keyframes_when_recent
+    if baseline is None or n >= settings.keyframes or not judged_across(baseline, at.timestamp(),
+                                                                        3 * settings.interval_s, th):
+        return None
+
+    def enough(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int]) -> bool:
+        return len(keyframes) >= n and frozen.settled(keyframes[-1], pframe_sizes, baseline, th)
+
+    return enough
 
 
 def target_of(cam: ResolvedCamera, facts: OnvifFacts | None) -> tuple[str, probe.Target | None]:

@@ -218,3 +218,37 @@ def test_the_last_picture_and_the_learned_change_round_trip() -> None:
     assert back.last is not None and (back.last == base.last).all() and back.last_mode == "day"
     assert back.last_at == base.last_at and back.day.change_samples == 2
     assert back.day.change == pytest.approx(base.day.change)
+
+
+@pytest.mark.parametrize(("share", "kept", "expected"), [
+    (0.9, 0.15, "the lens is covered"),  # the texture is gone: a cover
+    (0.9, 0.8, None),  # gone from where it was, but as much elsewhere: a turned view (the `moved` check's)
+    (0.42, 0.6, "the lens is partly covered"),
+    (0.42, 1.0, None),  # the lost blocks' detail turns up elsewhere: not a cover
+])
+def test_a_cover_takes_the_texture_away_a_turned_view_keeps_its_own(share: float, kept: float,
+                                                                   expected: str | None) -> None:
+    from camwatch.analysis import frame_stats, view
+
+    cur = frame_stats(noisy(scene()), TH)
+    m = view.Match(textured=100, lost=round(share * 100), in_place=0.95, gained=0.05, kept=kept)
+    f, nums = view.covered(cur, m, TH)
+    assert (f.reason if f else None) == expected or (f and expected and f.reason.startswith(expected)), nums
+    assert nums["texture_kept"] == kept
+
+
+def test_the_change_learned_falls_slowly_once_freezing_is_judged() -> None:
+    """The low envelope of a camera's change between checks is the lowest seen while learning; after that it
+    falls by at most 10 % a check, so that a frozen picture just above the limit is not learnt as normal."""
+    from camwatch.analysis import Analysis, frame_stats
+    from camwatch.analysis.baseline import ENVELOPE_LEARNING
+
+    stats = frame_stats(noisy(scene()), TH)
+    base = None
+    for chg in [2.0, 1.5, 1.8][:ENVELOPE_LEARNING]:
+        base = update_baseline(base, Analysis([], "day", {"change": chg}, stats))
+    env = base.day.change
+    assert 1.5 <= env < 1.55  # the lowest, risen a little toward the later 1.8
+    quiet = update_baseline(base, Analysis([], "day", {"change": 0.9}, stats))
+    assert quiet.day.change == pytest.approx(0.9 * env)  # not 0.9
+    assert update_baseline(base, Analysis([], "day", {"change": 1.45}, stats)).day.change == pytest.approx(1.45)

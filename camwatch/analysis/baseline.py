@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from camwatch.analysis.core import Analysis
     from camwatch.config.settings import Thresholds
 
+ENVELOPE_STEP = math.log(0.9)  # the low envelope of the change falls by at most 10 % a check
+ENVELOPE_LEARNING = 3  # as many as `frozen_change_samples` (its default): before freezing is judged at all
 _STATS = ("samples", "edge_density", "tenengrad", "pframe_median", "luma", "change_log", "change_dev",
           "change_samples")
 
@@ -96,9 +98,9 @@ def judged_across(baseline: Baseline | None, at: float, max_age_s: float, th: Th
 def remember(baseline: Baseline | None, analysis: Analysis, at: float) -> Baseline:
     """The baseline with this check's picture kept for the next check (after every check, healthy or not)."""
     baseline = baseline or Baseline()
-    if analysis.frame is None or analysis.frame.thumb is None:
+    if analysis.thumb is None:
         return baseline
-    return replace(baseline, last=analysis.frame.thumb, last_mode=analysis.mode, last_at=at)
+    return replace(baseline, last=analysis.thumb, last_mode=analysis.mode, last_at=at)
 
 
 def update_baseline(baseline: Baseline | None, analysis: Analysis, alpha: float = 0.2) -> Baseline:
@@ -122,7 +124,11 @@ def update_baseline(baseline: Baseline | None, analysis: Analysis, alpha: float 
             change_log, change_dev = x, 0.15
         else:  # the low envelope: a quiet moment (no traffic, steady light) is what a frozen picture must beat
             change_dev = (1 - alpha) * change_dev + alpha * abs(x - change_log)
-            change_log = x if x < change_log else change_log + 0.05 * (x - change_log)
+            # down by at most ENVELOPE_STEP a check: a frozen picture just above the limit is judged healthy, and
+            # learnt at once it would lower the limit for the next frozen check, and so on (the freeze is learnt);
+            # while still learning (the first ENVELOPE_LEARNING changes) it is the lowest change seen
+            step = x - change_log if change_n < ENVELOPE_LEARNING else max(x - change_log, ENVELOPE_STEP)
+            change_log += step if x < change_log else 0.05 * (x - change_log)
         change_n += 1
     new = ModeBaseline(
         samples=old.samples + 1,

@@ -16,7 +16,7 @@ import numpy as np
 
 from camwatch.analysis import frozen, view
 from camwatch.analysis.baseline import Baseline, ModeBaseline
-from camwatch.analysis.frame import FrameStats, frame_stats, grey_of
+from camwatch.analysis.frame import FrameStats, frame_stats, grey_of, thumbnail
 from camwatch.config.settings import Thresholds
 from camwatch.model import Finding, Verdict
 
@@ -30,6 +30,10 @@ class Analysis:
     numbers: dict[str, float]  # the key figures of this check, for history and metrics
     frame: FrameStats | None = None
     pframe_median: float | None = None
+    # the picture judged against the last check's and kept for the next: the check's *first* keyframe, however
+    # many it reads (a check that reads a second one only when the first left freezing in doubt must not then
+    # judge that second one: the quieter of two is no measure of this camera's change)
+    thumb: np.ndarray | None = None
 
 
 def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyframe_sizes: Sequence[int],
@@ -54,14 +58,16 @@ def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyfra
     if dark is not None:
         findings.append(dark)
 
+    first = grey_of(keyframes[0]) if len(keyframes) >= 2 else cur.grey
+    thumb = thumbnail(first)
     if len(keyframes) >= 2:
-        f, nums = frozen.within(grey_of(keyframes[0]), cur.grey, pmed, keyframe_sizes, base, th)
+        f, nums = frozen.within(first, cur.grey, pmed, keyframe_sizes, base, th)
         numbers["motion"] = nums["mean_diff"]
         numbers["still_ratio"] = nums["still_ratio"]
         if f is not None:
             findings.append(f)
-    if baseline.last is not None and baseline.last_mode == mode and cur.thumb is not None:
-        chg = frozen.change(baseline.last, cur.thumb, th)
+    if baseline.last is not None and baseline.last_mode == mode:
+        chg = frozen.change(baseline.last, thumb, th)
         if chg is not None:
             minutes = (at - baseline.last_at) / 60 if at is not None and baseline.last_at else None
             f, nums = frozen.across(chg, base, pmed, th, minutes)
@@ -69,7 +75,7 @@ def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyfra
             if f is not None and not any(x.kind is Verdict.FROZEN for x in findings):
                 findings.append(f)
     if dark is not None:  # too dark to judge cover, sharpness or aim
-        return Analysis(_explained(findings, th), mode, numbers, cur, pmed)
+        return Analysis(_explained(findings, th), mode, numbers, cur, pmed, thumb)
 
     ready = base.samples >= th.baseline_samples and base.reference is not None
     m = view.match(base.reference, cur, th) if ready and base.reference is not None else None
@@ -95,7 +101,7 @@ def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyfra
         numbers.update({k: v for k, v in nums.items() if k in ("shift_ratio", "rotation_deg", "match_ratio")})
         if moved is not None:
             findings.append(moved)
-    return Analysis(findings, mode, numbers, cur, pmed)
+    return Analysis(findings, mode, numbers, cur, pmed, thumb)
 
 
 def _explained(findings: list[Finding], th: Thresholds) -> list[Finding]:

@@ -43,6 +43,11 @@ def grey_of(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(small_ycc(img)[..., 0])
 
 
+def chroma_of(ycc: np.ndarray) -> float:
+    """How much colour a YCrCb picture holds (an IR night picture has next to none)."""
+    return float(np.mean(np.abs(ycc[..., 1:].astype(np.int16) - 128)) * 2)
+
+
 def percentiles(grey: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
     """The `lo` and `hi` quantiles of an 8-bit picture, from its histogram (no sort)."""
     cum = np.cumsum(np.bincount(grey.ravel(), minlength=256))
@@ -53,7 +58,7 @@ def percentiles(grey: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
 def frame_stats(img: np.ndarray, th: Thresholds) -> FrameStats:
     ycc = small_ycc(img)
     grey = np.ascontiguousarray(ycc[..., 0])
-    chroma = float(np.mean(np.abs(ycc[..., 1:].astype(np.int16) - 128)) * 2)
+    chroma = chroma_of(ycc)
     g = grey.astype(np.float32)
     p2, p98 = percentiles(grey, 0.02, 0.98)
     smooth = cv2.GaussianBlur(g, (5, 5), 0)

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from camwatch.analysis.baseline import ModeBaseline
-from camwatch.analysis.frame import TEX_GRID, blocks
+from camwatch.analysis.baseline import Baseline, ModeBaseline
+from camwatch.analysis.frame import TEX_GRID, blocks, chroma_of, small_ycc, thumbnail
 from camwatch.config.settings import Thresholds
 from camwatch.model import Finding, Verdict
 
@@ -56,23 +56,44 @@ def change(a: np.ndarray, b: np.ndarray, th: Thresholds) -> float | None:
     return float(keep.mean())
 
 
+def limit(base: ModeBaseline, pmed: float | None, th: Thresholds) -> float:
+    """The change (grey levels) at or below which this camera's picture is frozen since the last check."""
+    # below the camera's normal change by more than its own spread allows, and at most `ratio` of it
+    ratio = min(th.frozen_change_ratio, math.exp(-th.frozen_change_spread * base.change_dev))
+    line = min(th.frozen_change_max, max(th.frozen_change_floor, base.change * ratio))
+    if pmed is not None and base.pframe_median > 0 and pmed <= th.frozen_vs_baseline * base.pframe_median:
+        line = min(th.frozen_change_max, line * 1.3)  # supporting evidence: the encoder also says nothing moves
+    return line
+
+
 def across(chg: float, base: ModeBaseline, pmed: float | None, th: Thresholds,
            minutes: float | None) -> tuple[Finding | None, dict[str, float]]:
     """This check's picture against the last check's: frozen when it changed far less than this camera's does."""
     nums: dict[str, float] = {"change": chg}
     if base.change_samples < th.frozen_change_samples:
         return None, nums  # how much this camera's picture changes is not known yet
-    typical = base.change
-    # below the camera's normal change by more than its own spread allows, and at most `ratio` of it
-    ratio = min(th.frozen_change_ratio, math.exp(-th.frozen_change_spread * base.change_dev))
-    limit = min(th.frozen_change_max, max(th.frozen_change_floor, typical * ratio))
-    idle = pmed is not None and base.pframe_median > 0 and pmed <= th.frozen_vs_baseline * base.pframe_median
-    if idle:  # supporting evidence: the encoder also says nothing moves
-        limit = min(th.frozen_change_max, limit * 1.3)
-    nums.update(change_typical=typical, change_limit=limit, change_ratio=chg / typical if typical else 0.0)
-    if chg > limit:
+    typical, line = base.change, limit(base, pmed, th)
+    nums.update(change_typical=typical, change_limit=line, change_ratio=chg / typical if typical else 0.0)
+    if chg > line:
         return None, nums
     since = f" over {minutes:.0f} min" if minutes and minutes >= 1 else ""
     return Finding(Verdict.FROZEN, f"the picture has not changed since the last check{since} "
                                    f"({chg:.2f} grey levels against {typical:.2f} normally): the image is frozen",
                    nums), nums
+
+
+def settled(keyframe: np.ndarray, pframe_sizes: Sequence[int], baseline: Baseline, th: Thresholds) -> bool:
+    """Is one keyframe enough for this check? Only when it shows a live picture beyond doubt: it changed since
+    the last check's by more than `frozen_second_look` × this camera's frozen limit, and the encoder is not idle.
+    Otherwise the check reads its next keyframe too (the comparison within the check, a second re-quantisation).
+    (A check that finds another fault is judged on this one keyframe anyway: the others need no second.)"""
+    if baseline.last is None:
+        return False
+    ycc = small_ycc(keyframe)
+    mode = "night" if chroma_of(ycc) < th.night_chroma else "day"
+    base = baseline.mode(mode)
+    if mode != baseline.last_mode or base.change_samples < th.frozen_change_samples:
+        return False
+    chg = change(baseline.last, thumbnail(np.ascontiguousarray(ycc[..., 0])), th)
+    pmed = float(np.median(pframe_sizes)) if pframe_sizes else None
+    return chg is not None and chg > th.frozen_second_look * limit(base, pmed, th)

@@ -26,6 +26,7 @@ class Match:
     lost: int  # … of which lost their texture now
     in_place: float  # median correlation with the reference of the textured blocks not lost (1: in place)
     gained: float = 0.0  # share of the reference's flat blocks that have texture now (a cover adds none)
+    kept: float = 0.0  # the picture's texture now against the reference's, in all (a cover takes most of it away)
 
     @property
     def share(self) -> float:
@@ -47,7 +48,8 @@ def match(reference: np.ndarray, cur: FrameStats, th: Thresholds) -> Match | Non
     keep = textured & ~lost
     in_place = float(np.median(ncc[keep])) if keep.any() else 0.0
     gained = float(np.mean(cur.texture[~textured] >= 2.5 * th.cover_textured_std)) if (~textured).any() else 0.0
-    return Match(int(textured.sum()), int(lost.sum()), in_place, gained)
+    kept = float(cur.texture.sum() / max(1e-6, float(ref_tex.sum())))
+    return Match(int(textured.sum()), int(lost.sum()), in_place, gained, kept)
 
 
 def covered(cur: FrameStats, m: Match | None, th: Thresholds,
@@ -61,14 +63,16 @@ def covered(cur: FrameStats, m: Match | None, th: Thresholds,
                        {**nums, "spread": cur.spread}), nums
     if m is None or m.textured < th.cover_min_blocks or m.share < th.cover_partial_share:
         return None, nums
-    nums["gained_share"] = m.gained
+    nums.update(gained_share=m.gained, texture_kept=m.kept)
     if m.gained >= th.cover_gained_share:
         return None, nums  # texture where there was none: the camera looks elsewhere (moved), not covered
-    if m.share >= th.cover_full_share:
+    if m.share >= th.cover_full_share and m.kept <= th.cover_kept_max:
         return Finding(Verdict.COVERED, f"the lens is covered: {m.share:.0%} of the view has lost its detail",
                        nums), nums
     if m.in_place < th.cover_in_place or full_only or m.share > th.cover_partial_max:
         return None, nums  # what is left does not match the reference where it was: not a cover (moved, scene)
+    if m.kept > th.cover_partial_kept_max:
+        return None, nums  # the detail is all there, elsewhere: a turned view (its own texture), not a cover
     return Finding(Verdict.COVERED, f"the lens is partly covered: {m.share:.0%} of the view has lost its detail "
                                     "(the rest is still the camera's view)", nums), nums
 

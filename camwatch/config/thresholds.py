@@ -23,13 +23,18 @@ class Thresholds(Strict):
     frozen_change_spread: float = Field(0.0, ge=0)  # … and below typical × exp(-spread × its learned log-deviation)
     frozen_change_floor: float = Field(0.05, ge=0)  # grey levels: a change this small is frozen whatever the spread
     frozen_change_max: float = Field(1.0, gt=0)  # grey levels: a change above this is never frozen
+    # one keyframe is enough (`keyframes_when_recent`) when it changed by more than this × the frozen limit
+    frozen_second_look: float = Field(1.4, ge=1)
     covered_block_std: float = Field(3.0, gt=0)  # a block with less texture than this (after denoising) is flat
     covered_ratio: float = Field(0.85, gt=0, le=1)  # share of flat blocks for a covered lens
     cover_textured_std: float = Field(4.0, gt=0)  # a reference block with this much texture can lose it
     cover_lost_ratio: float = Field(0.35, gt=0, lt=1)  # texture now / in the reference below this: the block is lost
     cover_partial_share: float = Field(0.25, gt=0, le=1)  # share of textured blocks lost for a partial cover
     cover_partial_max: float = Field(0.7, gt=0, le=1)  # above this (and below full) too little is left to tell
+    cover_partial_kept_max: float = Field(0.85, gt=0)  # … and at most this share of the reference's texture in all
     cover_full_share: float = Field(0.85, gt=0, le=1)  # share of textured blocks lost for a covered lens
+    # … and the picture's texture in all, against the reference's, at most this (a turned view keeps its own)
+    cover_kept_max: float = Field(0.5, gt=0, le=1)
     cover_gained_share: float = Field(0.2, ge=0, le=1)  # flat reference blocks now textured: a new view, not a cover
     cover_min_blocks: int = Field(12, ge=1)  # fewer textured reference blocks than this: no partial-cover verdict
     cover_in_place: float = Field(0.7, ge=-1, le=1)  # the uncovered part's correlation with the reference, at least

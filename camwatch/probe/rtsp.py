@@ -19,7 +19,7 @@ import numpy as np
 
 from camwatch.config.settings import CheckSettings
 from camwatch.model import SNAPSHOT_WIDTH, ErrorKind, Observation, StreamFacts
-from camwatch.probe import Target
+from camwatch.probe import Enough, Target
 from camwatch.probe.rtsp_peer import PeerReport, examine
 from camwatch.urls import with_credentials
 
@@ -51,10 +51,13 @@ limit_allocations()
 READ_TIMEOUT_S = 2.5
 EXAMINE_S = 1.5
 TRANSPORTS = ("tcp", "udp")  # the order `auto` tries; a 461 Unsupported transport moves to the next
+# P-frames read (not decoded) after a keyframe before asking `enough`: whether the encoder is idle
+SETTLE_PFRAMES = 5
 
 
-def probe_rtsp(target: Target, settings: CheckSettings) -> Observation:
-    """Open the stream, collect `settings.keyframes` keyframes spaced in time, and close, within the deadline.
+def probe_rtsp(target: Target, settings: CheckSettings, enough: Enough | None = None) -> Observation:
+    """Open the stream, collect `settings.keyframes` keyframes spaced in time, and close, within the deadline;
+    earlier when `enough` (asked SETTLE_PFRAMES P-frames after each keyframe, and before the next) says so.
 
     `transport = "auto"` tries TCP (or what worked last time) and falls back to UDP when the camera answers
     461 Unsupported transport. The credentials are URL-encoded into the address here and never leave it.
@@ -67,7 +70,7 @@ def probe_rtsp(target: Target, settings: CheckSettings) -> Observation:
         order = (first, *(t for t in TRANSPORTS if t != first))
     obs = Observation.failure(ErrorKind.PROTOCOL, "no transport to try", 0.0)
     for n, transport in enumerate(order):
-        obs = _probe(target, settings, transport, t0)
+        obs = _probe(target, settings, transport, t0, enough)
         refused = obs.error is ErrorKind.PROTOCOL and obs.detail.endswith("Protocol not supported")
         if not refused or n == len(order) - 1 or time.monotonic() - t0 >= settings.deadline_s - READ_TIMEOUT_S:
             break
@@ -75,7 +78,7 @@ def probe_rtsp(target: Target, settings: CheckSettings) -> Observation:
     return obs
 
 
-def _probe(target: Target, settings: CheckSettings, transport: str, t0: float) -> Observation:
+def _probe(target: Target, settings: CheckSettings, transport: str, t0: float, enough: Enough | None) -> Observation:
     url = with_credentials(target.url, target.user, target.password)
     deadline = t0 + settings.deadline_s
     phase = "connect"
@@ -99,7 +102,7 @@ def _probe(target: Target, settings: CheckSettings, transport: str, t0: float) -
         # only keyframes are decoded, for an analysis at 320 px and a 640-px picture: the deblocking filter
         # buys nothing there and costs a good part of an H.264 decode
         video.codec_context.options = {"skip_loop_filter": "all"}
-        return _read(container, video, settings, t0, deadline, transport)
+        return _read(container, video, settings, t0, deadline, transport, enough)
     except av.error.FFmpegError as err:
         elapsed = time.monotonic() - t0
         kind, reason = classify(err, phase, elapsed, settings, transport)
@@ -117,7 +120,7 @@ def _probe(target: Target, settings: CheckSettings, transport: str, t0: float) -
 
 
 def _read(container: av.container.InputContainer, video: av.video.stream.VideoStream,
-          settings: CheckSettings, t0: float, deadline: float, transport: str) -> Observation:
+          settings: CheckSettings, t0: float, deadline: float, transport: str, enough: Enough | None) -> Observation:
     tb = float(video.time_base) if video.time_base else 1 / 90000
     keyframes: list[np.ndarray] = []
     key_times: list[float] = []  # arrival (seconds since t0) of the decoded keyframes
@@ -130,6 +133,7 @@ def _read(container: av.container.InputContainer, video: av.video.stream.VideoSt
     snapshot: np.ndarray | None = None
     phase_reason = ""
     stopped_early = False
+    ask_at: int | None = None  # how many P-frames read when `enough` is asked about the keyframes so far
     try:
         for packet in container.demux(video):
             now = time.monotonic()
@@ -146,7 +150,15 @@ def _read(container: av.container.InputContainer, video: av.video.stream.VideoSt
             bytes_total += packet.size
             if not packet.is_keyframe:
                 p_sizes.append(packet.size)
+                if ask_at is not None and len(p_sizes) >= ask_at:
+                    ask_at = None
+                    if enough is not None and enough(keyframes, p_sizes):
+                        break
                 continue
+            if ask_at is not None:  # the next keyframe came first (a short GOP): ask without it
+                ask_at = None
+                if enough is not None and enough(keyframes, p_sizes):
+                    break
             key_frames.append(len(frames) - 1)
             if key_times and arrival - key_times[-1] < settings.keyframe_spacing_s:
                 key_sizes.append(packet.size)
@@ -164,6 +176,7 @@ def _read(container: av.container.InputContainer, video: av.video.stream.VideoSt
                 break
             if len(keyframes) >= settings.keyframes:
                 break
+            ask_at = len(p_sizes) + SETTLE_PFRAMES if enough is not None and keyframes else None
     except av.error.FFmpegError as err:
         phase_reason = err.strerror or type(err).__name__
         if not keyframes:

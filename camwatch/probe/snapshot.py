@@ -15,7 +15,7 @@ import numpy as np
 
 from camwatch.config.settings import CheckSettings
 from camwatch.model import SNAPSHOT_WIDTH, ErrorKind, Observation, StreamFacts
-from camwatch.probe import Target
+from camwatch.probe import Enough, Target
 
 
 class _Fail(Exception):
@@ -24,7 +24,7 @@ class _Fail(Exception):
         self.kind, self.reason = kind, reason
 
 
-def probe_snapshot(target: Target, settings: CheckSettings) -> Observation:
+def probe_snapshot(target: Target, settings: CheckSettings, enough: Enough | None = None) -> Observation:
     url, user, password = target.url, target.user, target.password
     t0 = time.monotonic()
     deadline = t0 + settings.deadline_s
@@ -35,7 +35,7 @@ def probe_snapshot(target: Target, settings: CheckSettings) -> Observation:
     try:
         with httpx.Client(follow_redirects=False, verify=False) as client:  # noqa: S501 - cameras use self-signed certs
             auth: httpx.Auth | None = httpx.DigestAuth(user, password or "") if user else None
-            while len(frames) < settings.keyframes:
+            while len(frames) < settings.keyframes and not (frames and enough is not None and enough(frames, [])):
                 if frames:
                     wait = settings.keyframe_spacing_s - (time.monotonic() - t0 - times[-1])
                     if time.monotonic() + max(0.0, wait) >= deadline:

@@ -3,7 +3,7 @@
 A *case* is one camera over a run of checks minutes apart: a few healthy checks (the camera's baseline is
 learned from them), then the fault (or, for the healthy streams, a whole simulated day). Each check is one
 segment of a single continuous H.264 encode (the encoder's rate control carries over, as on a real camera):
-the segment starts on a forced keyframe and holds what a check reads (two keyframes one GOP apart and the
+the segment starts on a keyframe and holds what a check reads (two GOPs: two keyframes one GOP apart and the
 P-frames between, or, for a GOP over 5 s, one keyframe and two seconds of P-frames). Between segments the
 scene jumps minutes ahead: the traffic, the daylight, the OSD clock and the sensor noise are those of the
 next check. `observations()` decodes a clip into the same `Observation`s the RTSP probe produces;
@@ -29,7 +29,13 @@ import cv2
 import numpy as np
 
 from camwatch.model import Observation, StreamFacts, Verdict
+from camwatch.probe import Enough
+from camwatch.probe.rtsp import SETTLE_PFRAMES
 
+# bumped when the clips change: version 2 cut a check's segment at the encoder's own keyframe (two GOPs) where
+# version 1 forced one right after it (a CBR encoder starves a second keyframe in a row: the check's first
+# picture was of a poorer quality than any camera sends)
+CORPUS_VERSION = 2
 SIZES = {"360p": (640, 360), "1080p": (1920, 1080)}
 PHOTOS = ("rocket", "astronaut", "coffee", "chelsea", "camera", "motorcycle")
 OCCLUDERS = ("grass", "gravel", "brick")
@@ -81,8 +87,10 @@ class Case:
 
     @property
     def segment(self) -> int:
-        """Frames per check: K P… K (two keyframes) or K and two seconds of P-frames (one keyframe)."""
-        return self.gop + 1 if self.keyframes == 2 else min(self.gop, round(2 * self.fps) + 1)
+        """Frames per check: two GOPs, K P… K P… (two keyframes; the next check's keyframe falls where the encoder
+        puts its own: two keyframes back to back would have the second starved by a CBR encoder's buffer), or K and
+        two seconds of P-frames (one keyframe)."""
+        return 2 * self.gop if self.keyframes == 2 else min(self.gop, round(2 * self.fps) + 1)
 
     def hour(self, k: int) -> float:
         return (self.start_h + k * self.every_min / 60) % 24
@@ -337,7 +345,7 @@ def _drain(graph: av.filter.Graph) -> Iterator[av.VideoFrame]:
 
 
 def ensure(case: Case, cache_dir: Path) -> Path:
-    path = cache_dir / f"{case.name}.mp4"
+    path = cache_dir / f"v{CORPUS_VERSION}" / f"{case.name}.mp4"
     if not path.exists():
         encode(case, path)
     return path
@@ -370,14 +378,18 @@ def observations(case: Case, path: Path) -> Iterator[tuple[int, Observation]]:
                                  keyframe_sizes=key_sizes, snapshot=keys[-1] if keys else None)
 
 
-def as_read(obs: Observation, keyframes: int) -> Observation:
-    """What the probe brings back when it stops after `keyframes` keyframes: the P-frames after the last one
-    read are not seen either."""
-    if len(obs.keyframes) <= keyframes:
+def as_read(obs: Observation, enough: Enough | None) -> Observation:
+    """What the RTSP probe brings back when `enough` stops it early: asked SETTLE_PFRAMES P-frames after each
+    keyframe (a segment starts on a keyframe), it stops there, and the later keyframes and P-frames are not seen."""
+    if enough is None:
         return obs
-    return replace(obs, keyframes=obs.keyframes[:keyframes], keyframe_times=obs.keyframe_times[:keyframes],
-                   keyframe_sizes=obs.keyframe_sizes[:keyframes], pframe_sizes=[] if keyframes == 1 else obs.pframe_sizes,
-                   snapshot=obs.keyframes[keyframes - 1], duration_s=obs.duration_s * keyframes / len(obs.keyframes))
+    for n in range(1, len(obs.keyframes)):
+        seen = obs.pframe_sizes[:SETTLE_PFRAMES * n]
+        if enough(obs.keyframes[:n], seen):
+            return replace(obs, keyframes=obs.keyframes[:n], keyframe_times=obs.keyframe_times[:n],
+                           keyframe_sizes=obs.keyframe_sizes[:n], pframe_sizes=seen, snapshot=obs.keyframes[n - 1],
+                           duration_s=obs.duration_s * n / len(obs.keyframes))
+    return obs
 
 
 def write_check_clips(case: Case, clips: Path, prefix: str) -> list[str]:
