@@ -231,7 +231,7 @@ def test_a_cover_takes_the_texture_away_a_turned_view_keeps_its_own(share: float
     from camwatch.analysis import frame_stats, view
 
     cur = frame_stats(noisy(scene()), TH)
-    m = view.Match(textured=100, lost=round(share * 100), in_place=0.95, gained=0.05, kept=kept)
+    m = view.Match(textured=100, lost=round(share * 100), in_place=0.95, kept=kept)
     f, nums = view.covered(cur, m, TH)
     assert (f.reason if f else None) == expected or (f and expected and f.reason.startswith(expected)), nums
     assert nums["texture_kept"] == kept

@@ -25,8 +25,10 @@ class Match:
     textured: int  # reference blocks with texture
     lost: int  # … of which lost their texture now
     in_place: float  # median correlation with the reference of the textured blocks not lost (1: in place)
-    gained: float = 0.0  # share of the reference's flat blocks that have texture now (a cover adds none)
-    kept: float = 0.0  # the picture's texture now against the reference's, in all (a cover takes most of it away)
+    # the picture's texture now against the reference's, in all: a cover takes most of it away, a turned view
+    # shows as much as before (elsewhere); new texture where the reference was flat tells neither (an occluder
+    # in focus has some)
+    kept: float = 0.0
 
     @property
     def share(self) -> float:
@@ -47,14 +49,13 @@ def match(reference: np.ndarray, cur: FrameStats, th: Thresholds) -> Match | Non
     ncc = (a * b).sum(axis=(2, 3)) / np.sqrt((a * a).sum(axis=(2, 3)) * (b * b).sum(axis=(2, 3)) + 1e-6)
     keep = textured & ~lost
     in_place = float(np.median(ncc[keep])) if keep.any() else 0.0
-    gained = float(np.mean(cur.texture[~textured] >= 2.5 * th.cover_textured_std)) if (~textured).any() else 0.0
     kept = float(cur.texture.sum() / max(1e-6, float(ref_tex.sum())))
-    return Match(int(textured.sum()), int(lost.sum()), in_place, gained, kept)
+    return Match(int(textured.sum()), int(lost.sum()), in_place, kept)
 
 
 def covered(cur: FrameStats, m: Match | None, th: Thresholds,
             full_only: bool = False) -> tuple[Finding | None, dict[str, float]]:
-    """`full_only`: `m` is against the other mode's reference (this mode not learned yet): only a full cover."""
+    """`full_only`: `m` is against the other mode's reference (this mode not learned yet)."""
     nums: dict[str, float] = {"flat_ratio": cur.flat_ratio}
     if m is not None:
         nums.update(covered_share=m.share, in_place=m.in_place)
@@ -63,13 +64,14 @@ def covered(cur: FrameStats, m: Match | None, th: Thresholds,
                        {**nums, "spread": cur.spread}), nums
     if m is None or m.textured < th.cover_min_blocks or m.share < th.cover_partial_share:
         return None, nums
-    nums.update(gained_share=m.gained, texture_kept=m.kept)
-    if m.gained >= th.cover_gained_share:
-        return None, nums  # texture where there was none: the camera looks elsewhere (moved), not covered
-    if m.share >= th.cover_full_share and m.kept <= th.cover_kept_max:
+    nums["texture_kept"] = m.kept
+    # against the other mode's view (IR and colour pictures of one scene differ block by block, not in their
+    # texture in all) a cover loses fewer of its blocks: the texture left in all is what tells
+    full = th.cover_partial_max if full_only else th.cover_full_share
+    if m.share >= full and m.kept <= th.cover_kept_max:
         return Finding(Verdict.COVERED, f"the lens is covered: {m.share:.0%} of the view has lost its detail",
                        nums), nums
-    if m.in_place < th.cover_in_place or full_only or m.share > th.cover_partial_max:
+    if m.in_place < th.cover_in_place or m.share > th.cover_partial_max:
         return None, nums  # what is left does not match the reference where it was: not a cover (moved, scene)
     if m.kept > th.cover_partial_kept_max:
         return None, nums  # the detail is all there, elsewhere: a turned view (its own texture), not a cover

@@ -35,7 +35,6 @@ class Thresholds(Strict):
     cover_full_share: float = Field(0.85, gt=0, le=1)  # share of textured blocks lost for a covered lens
     # … and the picture's texture in all, against the reference's, at most this (a turned view keeps its own)
     cover_kept_max: float = Field(0.5, gt=0, le=1)
-    cover_gained_share: float = Field(0.2, ge=0, le=1)  # flat reference blocks now textured: a new view, not a cover
     cover_min_blocks: int = Field(12, ge=1)  # fewer textured reference blocks than this: no partial-cover verdict
     cover_in_place: float = Field(0.7, ge=-1, le=1)  # the uncovered part's correlation with the reference, at least
     blur_ratio: float = Field(0.5, gt=0, lt=1)  # edge density / baseline edge density below this is blurred
