@@ -46,9 +46,16 @@ def proc_stat(pid: int) -> tuple[float, int]:
     return cpu, hwm * 1024
 
 
-def quantile_from_buckets(body: str, name: str, q: float) -> float | None:
-    buckets = [(float("inf") if le == "+Inf" else float(le), float(v))
-               for le, v in re.findall(rf'^{name}_bucket{{le="([^"]+)"}} (\S+)', body, re.M)]
+def quantile_from_buckets(body: str, name: str, q: float, since: str = "") -> float | None:
+    """The q-quantile (an upper bound: a bucket's edge) of a histogram, over what it counted after `since` (an
+    earlier scrape of the same metrics), so that the start-up's backlog does not count in a steady window."""
+    def counts(text: str) -> list[tuple[float, float]]:
+        return [(float("inf") if le == "+Inf" else float(le), float(v))
+                for le, v in re.findall(rf'^{name}_bucket{{le="([^"]+)"}} (\S+)', text, re.M)]
+
+    buckets = counts(body)
+    before = dict(counts(since))
+    buckets = [(le, v - before.get(le, 0.0)) for le, v in buckets]
     if not buckets or buckets[-1][1] == 0:
         return None
     total = buckets[-1][1]
@@ -131,7 +138,7 @@ def decode_floor(urls: list[str]) -> float:
 
 
 def run_fleet(n: int, intervals: int, tmp: Path, scene: str = "sim", when_recent: int = 1,
-              warmup: int = 1) -> dict[str, float | str]:
+              warmup: int = 1, concurrency: int = 64) -> dict[str, float | str]:
     n_bad = max(1, n * 5 // 100)
     healthy = ("day", "static", "night") if scene == "sim" else (scene,)
     mounts = {f"cam{i:04d}": ("black", "frozen")[i % 2] if i < n_bad else healthy[i % len(healthy)]
@@ -148,7 +155,7 @@ def run_fleet(n: int, intervals: int, tmp: Path, scene: str = "sim", when_recent
         cfg = tmp / f"fleet{n}.toml"
         cfg.write_text(f"""[district]\nstate_dir = "{tmp / f'state{n}'}"\n[metrics]\nlisten = "127.0.0.1:{metrics_port}"
 [smtp]\nhost = "127.0.0.1"\nport = {smtp}\nsecurity = "none"\n[alerts]\ngroup_window_s = 0
-[defaults]\nuser = "admin"\npassword_env = "BENCH_PASSWORD"\ninterval_s = {INTERVAL}\nconcurrency = 64
+[defaults]\nuser = "admin"\npassword_env = "BENCH_PASSWORD"\ninterval_s = {INTERVAL}\nconcurrency = {concurrency}
 keyframes_when_recent = {when_recent}
 [defaults.health]\nfailures_to_open = 3\n[[technicians]]\nid = "kt"\nname = "kt"\nemail = "kt@example.vn"
 {communes}{cams}""", encoding="utf-8")
@@ -161,6 +168,8 @@ keyframes_when_recent = {when_recent}
             engine = repo.make_engine(f"sqlite:///{tmp / f'state{n}' / 'camwatch.db'}")
             cpu0, _ = proc_stat(proc.pid)
             t0 = time.time()
+            body0 = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
+            cameras_per_interval = []
             per_interval = []
             switched_at = None
             opened_at = mailed_at = None
@@ -185,11 +194,13 @@ keyframes_when_recent = {when_recent}
                     a, b = (dt.datetime.fromtimestamp(t0 + j * INTERVAL, dt.UTC) for j in (k, k + 1))
                     per_interval.append(conn.execute(select(func.count()).select_from(checks).where(
                         checks.c.started_at >= a, checks.c.started_at < b)).scalar())
+                    cameras_per_interval.append(conn.execute(select(func.count(func.distinct(checks.c.camera_id))).where(
+                        checks.c.started_at >= a, checks.c.started_at < b)).scalar())
             cpu1, rss = proc_stat(proc.pid)
             wall = time.time() - t0
             sample = [with_credentials(fleet.url(m), "admin", fleet.password) for m in list(mounts)[n_bad:n_bad + 40]]
-            floor = decode_floor(sample)  # the same streams, the same server, while the daemon still runs
             body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
+            floor = decode_floor(sample)  # the same streams, the same server, while the daemon still runs
             engine.dispose()
         finally:
             proc.terminate()
@@ -204,9 +215,10 @@ keyframes_when_recent = {when_recent}
     per_check = (cpu1 - cpu0) / max(1, sum(per_interval))
     return {
         "cameras": total, "checks/interval": "/".join(str(c) for c in per_interval),
+        "cameras checked/interval": "/".join(str(c) for c in cameras_per_interval),
         "CPU ms/check": 1000 * per_check, "floor ms": 1000 * floor, "ratio to floor": per_check / floor,
-        "lag p50 ≤ s": quantile_from_buckets(body, "camwatch_scheduler_lag_seconds", 0.5) or 0,
-        "lag p99 ≤ s": quantile_from_buckets(body, "camwatch_scheduler_lag_seconds", 0.99) or 0,
+        "lag p50 ≤ s": quantile_from_buckets(body, "camwatch_scheduler_lag_seconds", 0.5, body0) or 0,
+        "lag p99 ≤ s": quantile_from_buckets(body, "camwatch_scheduler_lag_seconds", 0.99, body0) or 0,
         "CPU % of 2 cores": 100 * (cpu1 - cpu0) / wall / 2, "peak RSS MB": rss / 2**20, "RSS KB/camera": rss / 1024 / total,
         "fault→incident s": (opened_at - switched_at) if opened_at and switched_at else float("nan"),
         "fault→email s": (mailed_at - switched_at) if mailed_at and switched_at else float("nan"),
@@ -257,6 +269,7 @@ def main() -> None:
     ap.add_argument("--keyframes-when-recent", type=int, default=1, help="the daemon's keyframes_when_recent")
     ap.add_argument("--warmup", type=int, default=1,
                     help="intervals before measuring (a camera reads one keyframe once its change is learned: 5)")
+    ap.add_argument("--concurrency", type=int, default=64, help="the daemon's concurrency (checks at once)")
     args = ap.parse_args()
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     with tempfile.TemporaryDirectory() as d:
@@ -270,7 +283,7 @@ def main() -> None:
 
         scene = photo_clip(clip_cache(), args.size) if args.scene == "photo" else "sim"
         for n in args.cameras:
-            r = run_fleet(n, args.intervals, tmp, scene, args.keyframes_when_recent, args.warmup)
+            r = run_fleet(n, args.intervals, tmp, scene, args.keyframes_when_recent, args.warmup, args.concurrency)
             print(f"camwatch run, {n} cameras, scene {scene}: " + ", ".join(
                 f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items()), flush=True)
             if b:  # checks per minute camwatch sustains (every camera every 60 s) against the baselines' capacity
