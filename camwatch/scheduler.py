@@ -28,7 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
-from camwatch import sdnotify
+from camwatch import memory, sdnotify
 from camwatch.config import Config, changes
 from camwatch.job import CheckJob, Done
 from camwatch.metrics import CameraCollector, Metrics
@@ -88,6 +88,7 @@ class Monitor:
             for cam in self.config.cameras.values():
                 self._schedule(cam.id, cam.check.interval_s, now + _offset(cam.id, cam.check.interval_s))
         add(self._heartbeat, IntervalTrigger(seconds=5), id="__heartbeat__", next_run_time=now)
+        add(memory.trim, IntervalTrigger(seconds=memory.TRIM_EVERY_S), id="__trim__")
         add(db(partial(_storage, self)), IntervalTrigger(seconds=STORAGE_EVERY_S), id="__storage__", next_run_time=now)
         if self.config.file.smtp is not None or self.config.file.webhook is not None:
             add(db(partial(_alerts, self)), IntervalTrigger(seconds=ALERTS_EVERY_S), id="__alerts__", next_run_time=now)

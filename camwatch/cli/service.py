@@ -35,6 +35,9 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from camwatch import memory
+
+    memory.tune()  # before any thread: the checks' freed buffers go back to the system (`memory.py`)
     from camwatch.scheduler import Monitor
     from camwatch.store import errors, writer
     from camwatch.store.leases import SingleNodeError
