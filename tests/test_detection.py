@@ -18,7 +18,8 @@ from camwatch.devices import DeviceFacts
 from camwatch.health import Event, State, step
 from camwatch.model import Verdict
 from camwatch.pipeline import enough_for, judge_check, run_check
-from camwatch.sim.corpus import Case, as_read, ensure, observations, write_check_clips
+from camwatch.sim.corpus import Case, as_read, ensure, observations
+from camwatch.sim.corpus_clips import write_check_clips
 from camwatch.sim.fleet import Fleet
 from tests.conftest import PASSWORD
 

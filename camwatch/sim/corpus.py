@@ -7,7 +7,7 @@ the segment starts on a keyframe and holds what a check reads (two GOPs: two key
 P-frames between, or, for a GOP over 5 s, one keyframe and two seconds of P-frames). Between segments the
 scene jumps minutes ahead: the traffic, the daylight, the OSD clock and the sensor noise are those of the
 next check. `observations()` decodes a clip into the same `Observation`s the RTSP probe produces;
-`write_check_clips()` writes one clip per check for the RTSP simulator.
+`corpus_clips.write_check_clips()` writes one clip per check for the RTSP simulator.
 
 Scenes are real photographs (scikit-image) with sensor noise, vehicles, a burned-in clock, day and IR-night
 versions; occluders are scikit-image's textures, defocused as an object on the lens is.
@@ -390,37 +390,3 @@ def as_read(obs: Observation, enough: Enough | None) -> Observation:
                            keyframe_sizes=obs.keyframe_sizes[:n], pframe_sizes=seen, snapshot=obs.keyframes[n - 1],
                            duration_s=obs.duration_s * n / len(obs.keyframes))
     return obs
-
-
-def write_check_clips(case: Case, clips: Path, prefix: str) -> list[str]:
-    """One clip per check (`<prefix>-<k>.mp4`) in the simulator's clip folder: a new RTSP session streams the
-    scene of that check (its segment three times over, so that a session finds two keyframes). Returns the
-    clip names, for `Fleet.set`."""
-    src = ensure(case, clips / "corpus")
-    per = case.segment
-    names = []
-    with av.open(str(src)) as inp:
-        ist = inp.streams.video[0]
-        packets = [(bytes(p), p.is_keyframe) for p in inp.demux(ist) if p.size]
-        for k in range(case.total):
-            name = f"{prefix}-{k}"
-            names.append(name)
-            dst = clips / f"{name}.mp4"
-            if dst.exists():
-                continue
-            tmp = dst.with_name(dst.stem + ".part.mp4")
-            with av.open(str(tmp), "w") as out:
-                ost = out.add_stream_from_template(ist)
-                seg = packets[k * per:(k + 1) * per]
-                n = 0
-                for _ in range(3):
-                    for data, key in seg:
-                        pkt = av.Packet(data)
-                        pkt.pts = pkt.dts = n
-                        pkt.time_base = 1 / Fraction(case.fps).limit_denominator(1000)
-                        pkt.is_keyframe = key
-                        pkt.stream = ost
-                        out.mux(pkt)
-                        n += 1
-            tmp.replace(dst)
-    return names
