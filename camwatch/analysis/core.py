@@ -16,7 +16,7 @@ import numpy as np
 
 from camwatch.analysis import frozen, view
 from camwatch.analysis.baseline import Baseline, ModeBaseline
-from camwatch.analysis.frame import FrameStats, frame_stats, grey_of, thumbnail
+from camwatch.analysis.frame import FrameStats, frame_stats, grey_of, mode_of, thumbnail
 from camwatch.config.settings import Thresholds
 from camwatch.model import Finding, Verdict
 
@@ -43,7 +43,7 @@ def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyfra
     if not keyframes:
         return Analysis([], "day", {})
     cur = frame_stats(keyframes[-1], th)  # the earlier keyframes are only compared with it
-    mode = "night" if cur.chroma < th.night_chroma else "day"
+    mode = mode_of(cur.chroma, th)
     baseline = baseline or Baseline()
     base = baseline.mode(mode)
     pmed = float(np.median(pframe_sizes)) if pframe_sizes else None

@@ -48,6 +48,11 @@ def chroma_of(ycc: np.ndarray) -> float:
     return float(np.mean(np.abs(ycc[..., 1:].astype(np.int16) - 128)) * 2)
 
 
+def mode_of(chroma: float, th: Thresholds) -> str:
+    """"night" (IR: next to no colour) or "day": the baselines are kept apart by it."""
+    return "night" if chroma < th.night_chroma else "day"
+
+
 def percentiles(grey: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
     """The `lo` and `hi` quantiles of an 8-bit picture, from its histogram (no sort)."""
     cum = np.cumsum(np.bincount(grey.ravel(), minlength=256))

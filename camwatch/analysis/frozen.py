@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from camwatch.analysis.baseline import Baseline, ModeBaseline
-from camwatch.analysis.frame import TEX_GRID, blocks, chroma_of, small_ycc, thumbnail
+from camwatch.analysis.frame import TEX_GRID, blocks, chroma_of, mode_of, small_ycc, thumbnail
 from camwatch.config.settings import Thresholds
 from camwatch.model import Finding, Verdict
 
@@ -90,7 +90,7 @@ def settled(keyframe: np.ndarray, pframe_sizes: Sequence[int], baseline: Baselin
     if baseline.last is None:
         return False
     ycc = small_ycc(keyframe)
-    mode = "night" if chroma_of(ycc) < th.night_chroma else "day"
+    mode = mode_of(chroma_of(ycc), th)
     base = baseline.mode(mode)
     if mode != baseline.last_mode or base.change_samples < th.frozen_change_samples:
         return False
