@@ -53,6 +53,10 @@ EXAMINE_S = 1.5
 TRANSPORTS = ("tcp", "udp")  # the order `auto` tries; a 461 Unsupported transport moves to the next
 # P-frames read (not decoded) after a keyframe before asking `enough`: whether the encoder is idle
 SETTLE_PFRAMES = 5
+# What FFmpeg's open (avformat_find_stream_info) decodes to learn the stream's parameters: for H.264 it wants 7
+# decoded frames, a keyframe and P-frames decoded in full, only to be thrown away: ~40 % of a one-keyframe check's
+# CPU on a 640x360 scene (bench/README.md). Width, height and pixel format come from the parameter sets alone.
+OPEN_DECODER = {"skip_frame": "nonkey", "skip_loop_filter": "all"}
 
 
 def probe_rtsp(target: Target, settings: CheckSettings, enough: Enough | None = None) -> Observation:
@@ -92,6 +96,7 @@ def _probe(target: Target, settings: CheckSettings, transport: str, t0: float, e
             "analyzeduration": "200000",  # µs: don't read ~28 frames before returning
             "probesize": "65536",
             "allowed_media_types": "video",
+            **OPEN_DECODER,  # PyAV hands the open's options to every stream's decoder in find_stream_info too
         }
         container = av.open(url, options=options, timeout=(open_timeout, READ_TIMEOUT_S))
         phase = "stream"
