@@ -1,7 +1,7 @@
 """The web pages: figures from a known week (camwatch/web/sample.py), security (authentication, pictures,
 path traversal, secrets, headers, the acknowledge action's CSRF protection), the pages in a real headless
 Chromium (content, auto-refresh without reload, phone width, no CSP violation) with their screenshots written
-to docs/web/, and `camwatch run` serving them on the simulator."""
+to docs/web/ when CAMWATCH_SHOTS=docs/web, and `camwatch run` serving them on the simulator."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,7 +44,8 @@ from tests.web_helpers import (
     write_sample,
 )
 
-DOCS = Path(__file__).parent.parent / "docs" / "web"
+# the screenshots go to docs/web/ only when asked (CAMWATCH_SHOTS=docs/web): a test run leaves the tree clean
+DOCS = Path(os.environ.get("CAMWATCH_SHOTS") or Path(tempfile.gettempdir()) / f"camwatch-shots-{os.getpid()}")
 AUTH = ("canbo", "mat-khau-web")
 
 
