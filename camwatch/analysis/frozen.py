@@ -70,13 +70,18 @@ def across(chg: float, base: ModeBaseline, pmed: float | None, th: Thresholds,
            minutes: float | None) -> tuple[Finding | None, dict[str, float]]:
     """This check's picture against the last check's: frozen when it changed far less than this camera's does."""
     nums: dict[str, float] = {"change": chg}
+    since = f" over {minutes:.0f} min" if minutes and minutes >= 1 else ""
     if base.change_samples < th.frozen_change_samples:
-        return None, nums  # how much this camera's picture changes is not known yet
+        # how much this camera's picture changes is not known yet (a new camera, a mode never seen healthy): only
+        # a picture that did not change at all is frozen — the floor every learned limit keeps too
+        if chg > th.frozen_change_floor:
+            return None, nums
+        return Finding(Verdict.FROZEN, f"the picture has not changed at all since the last check{since} "
+                                       f"({chg:.2f} grey levels): the image is frozen", nums), nums
     typical, line = base.change, limit(base, pmed, th)
     nums.update(change_typical=typical, change_limit=line, change_ratio=chg / typical if typical else 0.0)
     if chg > line:
         return None, nums
-    since = f" over {minutes:.0f} min" if minutes and minutes >= 1 else ""
     return Finding(Verdict.FROZEN, f"the picture has not changed since the last check{since} "
                                    f"({chg:.2f} grey levels against {typical:.2f} normally): the image is frozen",
                    nums), nums
