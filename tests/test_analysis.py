@@ -256,3 +256,14 @@ def test_the_change_learned_falls_slowly_once_freezing_is_judged() -> None:
     quiet = update_baseline(base, Analysis([], "day", {"change": 0.9}, stats))
     assert quiet.day.change == pytest.approx(0.9 * env)  # not 0.9
     assert update_baseline(base, Analysis([], "day", {"change": 1.45}, stats)).day.change == pytest.approx(1.45)
+
+
+def test_a_blurred_picture_changing_less_than_it_used_to_is_blurred_not_frozen() -> None:
+    img = scene()
+    _, base = run([noisy(img, 3.0) for _ in range(5)])
+    soft = cv2.GaussianBlur(img, (0, 0), 4)  # out of focus (and a denoising encoder): little left to change
+    after, _ = run([cv2.GaussianBlur(noisy(img, 1.0), (0, 0), 4) for _ in range(3)], baseline=base)
+    assert all(kinds(a) == [Verdict.BLURRED] for a in after), [(kinds(a), a.numbers.get("change_ratio")) for a in after]
+    assert after[-1].numbers["change_ratio"] < 0.4  # under the frozen limit: the blur explains it
+    still, _ = run([soft, soft.copy()], baseline=base)  # blurred and not changing at all: frozen as well
+    assert Verdict.FROZEN in kinds(still[1]) and Verdict.BLURRED in kinds(still[1]), kinds(still[1])

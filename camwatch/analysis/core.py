@@ -92,6 +92,7 @@ def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyfra
         ratio = cur.edge_density / base.edge_density
         numbers["sharpness_ratio"] = ratio
         if ratio < th.blur_ratio:
+            findings = _explained(findings, th)  # a blurred picture changes less between checks too
             findings.append(Finding(Verdict.BLURRED,
                                     f"the picture is blurred: {ratio:.0%} of this camera's normal sharpness",
                                     {"sharpness_ratio": ratio, "edge_density": cur.edge_density,
@@ -105,7 +106,7 @@ def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyfra
 
 
 def _explained(findings: list[Finding], th: Thresholds) -> list[Finding]:
-    """A cover or darkness also explains a picture that changes less than it used to: no frozen verdict across
+    """A cover, darkness or a blur also explains a picture that changes less than it used to: no frozen verdict across
     checks then, unless it did not change at all."""
     return [x for x in findings if not (x.kind is Verdict.FROZEN and x.numbers.get("change", 0.0) > th.frozen_change_floor)]
 
