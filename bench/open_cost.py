@@ -20,14 +20,13 @@ from pathlib import Path
 
 import av
 
-from camwatch.probe.rtsp import OPEN_DECODER
+from camwatch.probe.rtsp import OPEN_DECODER, STREAM_PROBE
 from camwatch.sim.fleet import Fleet, clip_cache
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fleet import photo_clip  # the benchmark's own scene
 
-OPTIONS = {"rtsp_transport": "tcp", "timeout": "3000000", "analyzeduration": "200000", "probesize": "65536",
-           "allowed_media_types": "video"}
+OPTIONS = {"rtsp_transport": "tcp", "timeout": "3000000", **STREAM_PROBE}  # the probe's, but OPEN_DECODER
 
 
 def cpu() -> float:

@@ -57,6 +57,8 @@ SETTLE_PFRAMES = 5
 # decoded frames, a keyframe and P-frames decoded in full, only to be thrown away: ~40 % of a one-keyframe check's
 # CPU on a 640x360 scene (bench/README.md). Width, height and pixel format come from the parameter sets alone.
 OPEN_DECODER = {"skip_frame": "nonkey", "skip_loop_filter": "all"}
+# How much of the stream FFmpeg's open reads to learn it: 200 ms (µs), not the ~28 frames of its default
+STREAM_PROBE = {"analyzeduration": "200000", "probesize": "65536", "allowed_media_types": "video"}
 
 
 def probe_rtsp(target: Target, settings: CheckSettings, enough: Enough | None = None) -> Observation:
@@ -93,9 +95,7 @@ def _probe(target: Target, settings: CheckSettings, transport: str, t0: float, e
         options = {
             "rtsp_transport": transport,
             "timeout": str(int(settings.connect_timeout_s * 1_000_000)),  # socket I/O, µs
-            "analyzeduration": "200000",  # µs: don't read ~28 frames before returning
-            "probesize": "65536",
-            "allowed_media_types": "video",
+            **STREAM_PROBE,
             **OPEN_DECODER,  # PyAV hands the open's options to every stream's decoder in find_stream_info too
         }
         container = av.open(url, options=options, timeout=(open_timeout, READ_TIMEOUT_S))
