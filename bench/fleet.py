@@ -46,6 +46,12 @@ def proc_stat(pid: int) -> tuple[float, int]:
     return cpu, hwm * 1024
 
 
+def rss_now(pid: int) -> int:
+    """The resident set of a process now (bytes)."""
+    return next(int(ln.split()[1]) for ln in Path(f"/proc/{pid}/status").read_text().splitlines()
+                if ln.startswith("VmRSS")) * 1024
+
+
 def quantile_from_buckets(body: str, name: str, q: float, since: str = "") -> float | None:
     """The q-quantile (an upper bound: a bucket's edge) of a histogram, over what it counted after `since` (an
     earlier scrape of the same metrics), so that the start-up's backlog does not count in a steady window."""
@@ -171,6 +177,7 @@ keyframes_when_recent = {when_recent}
             body0 = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
             cameras_per_interval = []
             per_interval = []
+            window_lag, window_rss, scrape = [], [], body0  # each window's own lag p99 and RSS at its end
             switched_at = None
             opened_at = mailed_at = None
             for k in range(intervals):
@@ -187,6 +194,10 @@ keyframes_when_recent = {when_recent}
                             opened_at = time.time()
                     if opened_at and mailed_at is None and any("probe" in p.name for p in sink.folder.iterdir()):
                         mailed_at = time.time()
+                now_body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
+                window_lag.append(quantile_from_buckets(now_body, "camwatch_scheduler_lag_seconds", 0.99, scrape) or 0)
+                window_rss.append(rss_now(proc.pid))
+                scrape = now_body
             while time.time() < t0 + intervals * INTERVAL + 5:  # let the last window's checks be written
                 time.sleep(1)
             with engine.connect() as conn:  # fixed, back-to-back windows from t0
@@ -219,7 +230,9 @@ keyframes_when_recent = {when_recent}
         "CPU ms/check": 1000 * per_check, "floor ms": 1000 * floor, "ratio to floor": per_check / floor,
         "lag p50 ≤ s": quantile_from_buckets(body, "camwatch_scheduler_lag_seconds", 0.5, body0) or 0,
         "lag p99 ≤ s": quantile_from_buckets(body, "camwatch_scheduler_lag_seconds", 0.99, body0) or 0,
+        "lag p99 ≤ s per window": "/".join(f"{x:g}" for x in window_lag),
         "CPU % of 2 cores": 100 * (cpu1 - cpu0) / wall / 2, "peak RSS MB": rss / 2**20, "RSS KB/camera": rss / 1024 / total,
+        "RSS MB at each window's end": "/".join(f"{x / 2**20:.0f}" for x in window_rss),
         "fault→incident s": (opened_at - switched_at) if opened_at and switched_at else float("nan"),
         "fault→email s": (mailed_at - switched_at) if mailed_at and switched_at else float("nan"),
     }
