@@ -42,14 +42,18 @@ def proc_stat(pid: int) -> tuple[float, int]:
     """(CPU seconds used, peak RSS bytes) of a process."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    hwm = next(int(ln.split()[1]) for ln in Path(f"/proc/{pid}/status").read_text().splitlines() if ln.startswith("VmHWM"))
-    return cpu, hwm * 1024
+    return cpu, memory_of(pid, "VmHWM")
 
 
-def rss_now(pid: int) -> int:
-    """The resident set of a process now (bytes)."""
+def memory_of(pid: int, field: str = "VmRSS") -> int:
+    """A memory figure of a process from /proc (bytes): VmRSS now, VmHWM its peak."""
     return next(int(ln.split()[1]) for ln in Path(f"/proc/{pid}/status").read_text().splitlines()
-                if ln.startswith("VmRSS")) * 1024
+                if ln.startswith(field + ":")) * 1024
+
+
+def scrape(port: int) -> str:
+    """The daemon's /metrics exposition."""
+    return urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
 
 
 def quantile_from_buckets(body: str, name: str, q: float, since: str = "") -> float | None:
@@ -174,10 +178,10 @@ keyframes_when_recent = {when_recent}
             engine = repo.make_engine(f"sqlite:///{tmp / f'state{n}' / 'camwatch.db'}")
             cpu0, _ = proc_stat(proc.pid)
             t0 = time.time()
-            body0 = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
+            body0 = scrape(metrics_port)
             cameras_per_interval = []
             per_interval = []
-            window_lag, window_rss, scrape = [], [], body0  # each window's own lag p99 and RSS at its end
+            window_lag, window_rss, since = [], [], body0  # each window's own lag p99 and RSS at its end
             switched_at = None
             opened_at = mailed_at = None
             for k in range(intervals):
@@ -194,10 +198,10 @@ keyframes_when_recent = {when_recent}
                             opened_at = time.time()
                     if opened_at and mailed_at is None and any("probe" in p.name for p in sink.folder.iterdir()):
                         mailed_at = time.time()
-                now_body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
-                window_lag.append(quantile_from_buckets(now_body, "camwatch_scheduler_lag_seconds", 0.99, scrape) or 0)
-                window_rss.append(rss_now(proc.pid))
-                scrape = now_body
+                now_body = scrape(metrics_port)
+                window_lag.append(quantile_from_buckets(now_body, "camwatch_scheduler_lag_seconds", 0.99, since) or 0)
+                window_rss.append(memory_of(proc.pid))
+                since = now_body
             while time.time() < t0 + intervals * INTERVAL + 5:  # let the last window's checks be written
                 time.sleep(1)
             with engine.connect() as conn:  # fixed, back-to-back windows from t0
@@ -210,7 +214,7 @@ keyframes_when_recent = {when_recent}
             cpu1, rss = proc_stat(proc.pid)
             wall = time.time() - t0
             sample = [with_credentials(fleet.url(m), "admin", fleet.password) for m in list(mounts)[n_bad:n_bad + 40]]
-            body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
+            body = scrape(metrics_port)
             floor = decode_floor(sample)  # the same streams, the same server, while the daemon still runs
             engine.dispose()
         finally:
