@@ -113,6 +113,20 @@ def test_a_shifted_view_is_moved_and_the_same_view_is_not() -> None:
     assert Verdict.MOVED in kinds(a), a.numbers
 
 
+def test_a_view_turned_in_a_mode_not_learned_yet_is_moved_by_its_geometry() -> None:
+    """A grey scene whose coloured traffic flips the mode: the camera, learned in one mode only, is turned while
+    in the other. Against the other mode's view only a shifted match tells (IR and colour views match poorly)."""
+    img = scene(w=800)
+    day = learned(img[:, :640])
+    grey = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    same = analyse([noisy(grey[:, :640]), noisy(grey[:, :640])], LIVE_P, KEY, day, TH)
+    assert same.mode == "night" and kinds(same) == [], same.numbers
+    turned = grey[:, 100:740]
+    a = analyse([noisy(turned), noisy(turned)], LIVE_P, KEY, day, TH)
+    assert a.mode == "night" and kinds(a) == [Verdict.MOVED], a.numbers
+    assert a.numbers["shift_ratio"] > TH.moved_shift
+
+
 def test_day_and_night_keep_separate_baselines() -> None:
     day = learned(scene())
     grey = cv2.cvtColor(cv2.cvtColor(scene(), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)  # IR mode: no colour

@@ -78,11 +78,13 @@ def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyfra
         return Analysis(_explained(findings, th), mode, numbers, cur, pmed, thumb)
 
     ready = base.samples >= th.baseline_samples and base.reference is not None
-    m = view.match(base.reference, cur, th) if ready and base.reference is not None else None
+    reference = base.reference if ready else None
+    m = view.match(reference, cur, th) if reference is not None else None
     other = baseline.mode("day" if mode == "night" else "night")
     if m is None and other.samples >= th.baseline_samples and other.reference is not None:
         # a mode not learned yet: a grey cover takes the colour away too, so compare with the other mode's view
         m = view.match(other.reference, cur, th)
+        reference = other.reference if m is not None else None
     f, nums = view.covered(cur, m, th, full_only=not ready)
     numbers.update({k: v for k, v in nums.items() if k in ("covered_share", "in_place")})
     if f is not None:
@@ -97,8 +99,11 @@ def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyfra
                                     f"the picture is blurred: {ratio:.0%} of this camera's normal sharpness",
                                     {"sharpness_ratio": ratio, "edge_density": cur.edge_density,
                                      "baseline_edge_density": base.edge_density}))
-    if ready and base.reference is not None and f is None:
-        moved, nums = view.moved(base.reference, cur.grey, m, th)
+    if reference is not None and f is None:
+        # against the other mode's view (a mode not learned yet: a grey scene whose passing traffic flips the
+        # mode, a camera turned at dusk) only its geometry tells: IR and colour pictures match poorly anyway,
+        # and a moved view learnt as the new mode's reference would be the camera's view from then on
+        moved, nums = view.moved(reference, cur.grey, m, th, geometry_only=not ready)
         numbers.update({k: v for k, v in nums.items() if k in ("shift_ratio", "rotation_deg", "match_ratio")})
         if moved is not None:
             findings.append(moved)

@@ -79,10 +79,12 @@ def covered(cur: FrameStats, m: Match | None, th: Thresholds,
                                     "(the rest is still the camera's view)", nums), nums
 
 
-def moved(reference: np.ndarray, grey: np.ndarray, m: Match | None,
-          th: Thresholds) -> tuple[Finding | None, dict[str, float]]:
+def moved(reference: np.ndarray, grey: np.ndarray, m: Match | None, th: Thresholds,
+          geometry_only: bool = False) -> tuple[Finding | None, dict[str, float]]:
     """ORB features against the reference — only when the blocks no longer line up with it in place (the cheap
-    test, on every check: a feature match costs more than the rest of the analysis)."""
+    test, on every check: a feature match costs more than the rest of the analysis). `geometry_only`: moved only
+    when the reference's features are found shifted or turned (a poor match tells nothing: the reference is the
+    other mode's view)."""
     nums: dict[str, float] = {}
     if m is not None:
         nums["in_place"] = m.in_place
@@ -109,7 +111,8 @@ def moved(reference: np.ndarray, grey: np.ndarray, m: Match | None,
     nums.update(inliers=inliers, match_ratio=match_ratio, shift_ratio=shift, rotation_deg=rot)
     if inliers >= th.moved_min_inliers and (shift > th.moved_shift or abs(rot) > th.moved_rotation_deg):
         reason = f"the camera has moved: the view is shifted by {shift:.0%} of its width and turned {rot:+.0f}°"
-    elif match_ratio < th.moved_min_match_ratio or (m is not None and m.in_place < th.moved_not_in_place):
+    elif not geometry_only and (match_ratio < th.moved_min_match_ratio
+                                or (m is not None and m.in_place < th.moved_not_in_place)):
         reason = (f"the camera looks at another view: only {match_ratio:.0%} of its reference view is found"
                   + (f", and it no longer lines up with it ({m.in_place:.2f})" if m is not None else ""))
     else:
