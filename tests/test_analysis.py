@@ -281,3 +281,26 @@ def test_a_blurred_picture_changing_less_than_it_used_to_is_blurred_not_frozen()
     assert after[-1].numbers["change_ratio"] < 0.4  # under the frozen limit: the blur explains it
     still, _ = run([soft, soft.copy()], baseline=base)  # blurred and not changing at all: frozen as well
     assert Verdict.FROZEN in kinds(still[1]) and Verdict.BLURRED in kinds(still[1]), kinds(still[1])
+
+
+def test_a_mild_blur_judged_healthy_is_not_learnt_as_the_normal_sharpness() -> None:
+    """The learned sharpness follows a sharper picture at the moving average's pace but falls by at most 3 % a
+    check: a blur just above `blur_ratio` stays measured against the sharp view, not learnt within a few checks."""
+    from dataclasses import replace
+
+    from camwatch.analysis import Analysis, frame_stats
+    from camwatch.analysis.baseline import SHARPNESS_FALL
+
+    sharp = frame_stats(noisy(scene()), TH)
+    base = update_baseline(None, Analysis([], "day", {}, sharp))
+    soft = replace(sharp, edge_density=0.65 * sharp.edge_density)  # a healthy check by `blur_ratio`, barely
+    ratios = []
+    for _ in range(4):
+        ratios.append(soft.edge_density / base.day.edge_density)
+        new = update_baseline(base, Analysis([], "day", {}, soft))
+        assert new.day.edge_density == pytest.approx(SHARPNESS_FALL * base.day.edge_density)  # not the average's 0.93
+        base = new
+    assert ratios[-1] < 0.72, ratios  # with the moving average alone: 0.65, 0.70, 0.75, 0.80
+    brighter = replace(sharp, edge_density=1.2 * sharp.edge_density)  # up: the moving average
+    assert update_baseline(base, Analysis([], "day", {}, brighter)).day.edge_density == pytest.approx(
+        0.8 * base.day.edge_density + 0.2 * brighter.edge_density)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 ENVELOPE_STEP = math.log(0.9)  # the low envelope of the change falls by at most 10 % a check
 ENVELOPE_LEARNING = 3  # as many as `frozen_change_samples` (its default): before freezing is judged at all
+SHARPNESS_FALL = 0.97  # the learned sharpness falls by at most 3 % a check (a mild blur judged healthy is not learnt)
 _STATS = ("samples", "edge_density", "tenengrad", "pframe_median", "luma", "change_log", "change_dev",
           "change_samples")
 
@@ -132,7 +133,9 @@ def update_baseline(baseline: Baseline | None, analysis: Analysis, alpha: float 
         change_n += 1
     new = ModeBaseline(
         samples=old.samples + 1,
-        edge_density=ema(old.edge_density, cur.edge_density),
+        # down by at most SHARPNESS_FALL a check: a blur just above `blur_ratio`, judged healthy and learnt at the
+        # moving average's pace, became the normal within a few checks (bench/README.md, detection)
+        edge_density=max(ema(old.edge_density, cur.edge_density), SHARPNESS_FALL * old.edge_density),
         tenengrad=ema(old.tenengrad, cur.tenengrad),
         pframe_median=ema(old.pframe_median, analysis.pframe_median),
         luma=ema(old.luma, cur.luma),

@@ -37,7 +37,7 @@ class Thresholds(Strict):
     cover_kept_max: float = Field(0.5, gt=0, le=1)
     cover_min_blocks: int = Field(12, ge=1)  # fewer textured reference blocks than this: no partial-cover verdict
     cover_in_place: float = Field(0.7, ge=-1, le=1)  # the uncovered part's correlation with the reference, at least
-    blur_ratio: float = Field(0.5, gt=0, lt=1)  # edge density / baseline edge density below this is blurred
+    blur_ratio: float = Field(0.6, gt=0, lt=1)  # edge density / baseline edge density below this is blurred
     moved_shift: float = Field(0.05, gt=0, lt=1)  # displacement as a share of the width
     moved_rotation_deg: float = Field(3.0, gt=0)
     moved_min_inliers: int = Field(12, ge=1)
