@@ -18,10 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import av
@@ -34,8 +34,9 @@ from camwatch.probe.rtsp import SETTLE_PFRAMES
 
 # bumped when the clips change: version 2 cut a check's segment at the encoder's own keyframe (two GOPs) where
 # version 1 forced one right after it (a CBR encoder starves a second keyframe in a row: the check's first
-# picture was of a poorer quality than any camera sends)
-CORPUS_VERSION = 2
+# picture was of a poorer quality than any camera sends); version 3 moves an IR view's street lamps with the scene
+# when the camera turns (version 2 left them in place in the frame: a moved view kept them, and lined up)
+CORPUS_VERSION = 3
 SIZES = {"360p": (640, 360), "1080p": (1920, 1080)}
 PHOTOS = ("rocket", "astronaut", "coffee", "chelsea", "camera", "motorcycle")
 OCCLUDERS = ("grass", "gravel", "brick")
@@ -122,14 +123,31 @@ def _photo(name: str) -> np.ndarray:
 def _crop(img: np.ndarray, size: tuple[int, int], dx: float = 0.0, angle: float = 0.0) -> np.ndarray:
     """A 16:9 view of a photo; `dx` (share of the width) and `angle` (degrees) turn the camera."""
     h, w = img.shape[:2]
+    rot, x0, y0, cw, ch = _view_of(img.shape, dx, angle)
+    if angle:
+        img = cv2.warpAffine(img, rot, (w, h), borderMode=cv2.BORDER_REFLECT)
+    return cv2.resize(img[y0:y0 + ch, x0:x0 + cw], size, interpolation=cv2.INTER_AREA)
+
+
+def _view_of(shape: tuple[int, ...], dx: float, angle: float) -> tuple[np.ndarray, int, int, int, int]:
+    """`_crop`'s view of a photo: its rotation (2×3) and the crop (x0, y0, width, height) in the photo."""
+    h, w = shape[:2]
     ch = min(h, int(w * 9 / 16 * 0.86))
     cw = int(ch * 16 / 9)
-    if angle:
-        m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-        img = cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REFLECT)
-    x0 = int(np.clip((w - cw) / 2 + dx * cw, 0, w - cw))
-    y0 = (h - ch) // 2
-    return cv2.resize(img[y0:y0 + ch, x0:x0 + cw], size, interpolation=cv2.INTER_AREA)
+    rot = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    return rot, int(np.clip((w - cw) / 2 + dx * cw, 0, w - cw)), (h - ch) // 2, cw, ch
+
+
+def _follow(points: np.ndarray, shape: tuple[int, ...], size: tuple[int, int], dx: float,
+            angle: float) -> np.ndarray:
+    """Points of the straight view (pixels, N×2) where the view turned by `dx`, `angle` shows them: what is in
+    the scene (a street lamp) moves with it when the camera turns."""
+    _, x0, y0, cw, ch = _view_of(shape, 0.0, 0.0)
+    scale = np.array([cw / size[0], ch / size[1]])
+    in_photo = points * scale + (x0, y0)
+    rot, x1, y1, _, _ = _view_of(shape, dx, angle)
+    turned = in_photo @ rot[:, :2].T + rot[:, 2]
+    return (turned - (x1, y1)) / scale
 
 
 def daylight(hour: float) -> float:
@@ -137,8 +155,10 @@ def daylight(hour: float) -> float:
     return max(0.0, math.sin(math.pi * (hour - 6) / 12)) if 6 <= hour <= 18 else 0.0
 
 
-def _ir(view: np.ndarray, lit: float, seed: int) -> np.ndarray:
-    """The IR-night picture: grey, lit by the camera's own illuminator (`lit` 1: working, ~0.06: failed)."""
+def _ir(view: np.ndarray, lit: float, seed: int,
+        turn: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """The IR-night picture: grey, lit by the camera's own illuminator (`lit` 1: working, ~0.06: failed); the
+    street lamps are in the scene: `turn` maps their place in the straight view to this view (a moved camera)."""
     h, w = view.shape[:2]
     grey = cv2.cvtColor(view, cv2.COLOR_BGR2GRAY).astype(np.float32)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -148,6 +168,8 @@ def _ir(view: np.ndarray, lit: float, seed: int) -> np.ndarray:
     if lit > 0.5 or rng.random() < 0.5:  # street lamps (some dark cases have none)
         for _ in range(int(rng.integers(1, 4))):
             cx, cy = int(rng.integers(w // 10, w * 9 // 10)), int(rng.integers(h // 8, h // 2))
+            if turn is not None:  # (corpus version 2 left them in place, in the frame: a moved view kept them)
+                cx, cy = (round(float(v)) for v in turn(np.array([[cx, cy]], np.float64))[0])
             cv2.circle(out, (cx, cy), max(2, w // 90), 245, -1)
             cv2.circle(out, (cx, cy), max(6, w // 28), 70 * lit + 30, 2)
     return cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
@@ -215,9 +237,10 @@ def frames(case: Case) -> Iterator[tuple[int, np.ndarray]]:
     seed = zlib.crc32(case.name.encode())
     rng = np.random.default_rng(seed)
     day_view = _crop(_photo(case.photo), size)
-    moved_view = (_crop(_photo("motorcycle_right"), size) if case.photo == "motorcycle" and case.variant % 2 == 0
-                  else _crop(_photo(case.photo), size, dx=(0.08, -0.12, 0.1)[case.variant % 3],
-                             angle=(4.0, 0.0, -5.0)[case.variant % 3]))
+    stereo = case.photo == "motorcycle" and case.variant % 2 == 0  # the other view of a stereo pair
+    dx, angle = (0.0, 0.0) if stereo else ((0.08, -0.12, 0.1)[case.variant % 3], (4.0, 0.0, -5.0)[case.variant % 3])
+    moved_view = _crop(_photo("motorcycle_right" if stereo else case.photo), size, dx=dx, angle=angle)
+    turned = partial(_follow, shape=_photo(case.photo).shape, size=size, dx=dx, angle=angle)
     sigma_blur = (3.0, 4.5, 6.0)[case.variant % 3] * size[0] / 640
     occ = _occluder(case, size, case.condition == "covered") if case.condition.startswith("covered") else None
     frozen: np.ndarray | None = None
@@ -230,7 +253,8 @@ def frames(case: Case) -> Iterator[tuple[int, np.ndarray]]:
         if case.condition == "static":
             base = view.astype(np.float32) * 0.9  # constant light, nothing moves: only the sensor noise lives
         elif ir:
-            base = _ir(view, 0.06 if fault == "dark" else 1.0, seed).astype(np.float32)
+            base = _ir(view, 0.06 if fault == "dark" else 1.0, seed,
+                       turned if fault == "moved" else None).astype(np.float32)
         else:
             base = view.astype(np.float32) * (0.55 + 0.45 * light)
         sigma = 5.0 if ir else 2.5
