@@ -17,7 +17,7 @@ from camwatch.sim.fleet import Fleet
 from tests.helpers import TH, check_url
 
 MOUNTS = {"gop12": "day@gop12+join", "udp": "day@udp", "mjpeg": "day@mjpeg", "fps1": "day@fps1+gop4",
-          "jump": "day@tsjump+gop4"}
+          "jump": "day@tsjump+gop4", "bframes": "day@bframes"}
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,19 @@ def test_mjpeg_is_intra_only_not_a_gop(shapes: Fleet) -> None:
     assert s.codec == "mjpeg" and s.intra_only and s.gop_s is None
     assert s.fps == pytest.approx(10, abs=0.7)
     assert learn(None, s).gop_s == 0 and "every frame a keyframe" in learn(None, s).describe()
+
+
+def test_a_stream_with_b_frames_gives_every_keyframe_it_reads(shapes: Fleet) -> None:
+    """x264 with two B-frames between references (the simulator's other streams have none): a decoder may hold a
+    frame back to reorder them, and the probe decodes each keyframe alone, with a decoder of its own."""
+    from camwatch.probe import Target
+    from camwatch.probe.rtsp import probe_rtsp
+
+    obs = probe_rtsp(Target(shapes.url("bframes"), None, None), CheckSettings(deadline_s=10))
+    assert obs.ok and len(obs.keyframes) == 2, obs.reason
+    assert obs.keyframes[0].shape == (360, 640, 3) and obs.keyframes[0].std() > 10  # a picture, not a grey field
+    result, _ = check_url(shapes.url("bframes"))
+    assert result.verdict is Verdict.OK and "motion" in result.numbers, result.reason  # judged on both
 
 
 def test_one_frame_per_second_gives_its_fps_and_gop(shapes: Fleet) -> None:

@@ -103,10 +103,6 @@ def _probe(target: Target, settings: CheckSettings, transport: str, t0: float, e
         video = next((s for s in container.streams if s.type == "video"), None)
         if video is None:
             return Observation.failure(ErrorKind.NO_VIDEO, "the stream carries no video track", time.monotonic() - t0)
-        video.codec_context.thread_count = 1
-        # only keyframes are decoded, for an analysis at 320 px and a 640-px picture: the deblocking filter
-        # buys nothing there and costs a good part of an H.264 decode
-        video.codec_context.options = {"skip_loop_filter": "all"}
         return _read(container, video, settings, t0, deadline, transport, enough)
     except av.error.FFmpegError as err:
         elapsed = time.monotonic() - t0
@@ -168,17 +164,14 @@ def _read(container: av.container.InputContainer, video: av.video.stream.VideoSt
             if key_times and arrival - key_times[-1] < settings.keyframe_spacing_s:
                 key_sizes.append(packet.size)
                 continue
-            for frame in video.codec_context.decode(packet):
-                w = min(SNAPSHOT_WIDTH, frame.width)
-                h = max(2, round(frame.height * w / frame.width / 2) * 2)
-                img = frame.reformat(width=w, height=h, format="bgr24").to_ndarray()
+            img = decode_keyframe(video, packet)
+            if img is not None:
                 if first_frame_at is None:
                     first_frame_at = time.monotonic() - t0
                 snapshot = img
                 keyframes.append(img)
                 key_times.append(arrival)
                 key_sizes.append(packet.size)
-                break
             if len(keyframes) >= settings.keyframes:
                 break
             ask_at = len(p_sizes) + SETTLE_PFRAMES if enough is not None and keyframes else None
@@ -210,6 +203,27 @@ def _read(container: av.container.InputContainer, video: av.video.stream.VideoSt
         return Observation.failure(ErrorKind.NO_VIDEO, reason, duration, stream=facts)
     return Observation(ok=True, duration_s=duration, stream=facts, keyframes=keyframes, keyframe_times=key_times,
                        pframe_sizes=p_sizes, keyframe_sizes=key_sizes, snapshot=snapshot)
+
+
+def decode_keyframe(video: av.video.stream.VideoStream, packet: av.Packet) -> np.ndarray | None:
+    """One keyframe as a BGR picture at most SNAPSHOT_WIDTH wide, by a decoder of its own, freed at once.
+
+    A check waits seconds for its next keyframe (or reads P-frames to judge the encoder); a decoder kept open
+    meanwhile holds its picture buffers and tables: 1.2 MB at 640x360 for every check in flight, a quarter of
+    the daemon's memory at 2,000 cameras (bench/README.md). The parameter sets come with the stream (the SDP's,
+    as extradata) or in the keyframe's own packet, as cameras send them. Single-threaded; no deblocking filter:
+    the picture is for an analysis at 320 px and a 640-px snapshot. Drained at once, so a stream with B-frames
+    (a decoder that holds a frame back to reorder) gives its keyframe too."""
+    ctx = av.CodecContext.create(video.codec_context.name, "r")
+    if video.codec_context.extradata:
+        ctx.extradata = video.codec_context.extradata
+    ctx.thread_count = 1
+    ctx.options = {"skip_loop_filter": "all"}
+    for frame in itertools.chain(ctx.decode(packet), ctx.decode(None)):
+        w = min(SNAPSHOT_WIDTH, frame.width)
+        h = max(2, round(frame.height * w / frame.width / 2) * 2)
+        return frame.reformat(width=w, height=h, format="bgr24").to_ndarray()
+    return None
 
 
 def frame_rate(frames: list[tuple[float, float | None]]) -> float | None:

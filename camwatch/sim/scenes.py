@@ -116,7 +116,8 @@ class Shape:
     """How a camera streams a scene: `scene@shape+shape…`, e.g. `day@gop12+join`, `day@mjpeg`, `day@fps1+gop25`.
 
     gopN: a keyframe every N seconds (default 2) · fpsN: frames per second (default 10) · mjpeg: Motion JPEG
-    (every frame intra) · join: each session starts at a random point of the clip, mid-GOP, as a client joining a
+    (every frame intra) · bframes: H.264 with B-frames (two between references: the decoder holds a frame back
+    to reorder) · join: each session starts at a random point of the clip, mid-GOP, as a client joining a
     live camera does · udp: the server refuses RTSP over TCP (461) · tsjump: the RTP timestamps jump forward by
     an hour 3 s into the session, as after a camera's reboot."""
 
@@ -124,6 +125,7 @@ class Shape:
     gop_s: float = GOP_FRAMES / FPS
     fps: float = FPS
     codec: str = "h264"
+    bframes: bool = False
     join: bool = False
     udp: bool = False
     tsjump: bool = False
@@ -142,6 +144,8 @@ class Shape:
                 kw["fps"] = float(part[3:])
             elif part == "mjpeg":
                 kw["codec"] = "mjpeg"
+            elif part == "bframes":
+                kw["bframes"] = True
             elif part in ("join", "udp", "tsjump"):
                 kw[part] = True
             else:
@@ -159,8 +163,9 @@ class Shape:
 
 
 def encode(frames: Iterator[np.ndarray], path: Path, size: tuple[int, int], fps: float = FPS,
-           gop_frames: int = GOP_FRAMES, codec: str = "h264") -> None:
-    """Encode BGR frames the way a camera does: H.264 with a fixed GOP and no B-frames (MP4), or MJPEG (MKV)."""
+           gop_frames: int = GOP_FRAMES, codec: str = "h264", bframes: bool = False) -> None:
+    """Encode BGR frames the way a camera does: H.264 with a fixed GOP and no B-frames (MP4; `bframes`: two
+    between references), or MJPEG (MKV)."""
     tmp = path.with_name(path.stem + ".part" + path.suffix)
     with av.open(str(tmp), "w") as out:
         if codec == "mjpeg":
@@ -170,8 +175,8 @@ def encode(frames: Iterator[np.ndarray], path: Path, size: tuple[int, int], fps:
         else:
             st = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
             st.pix_fmt = "yuv420p"
-            st.options = {"g": str(gop_frames), "keyint_min": str(gop_frames), "sc_threshold": "0", "bf": "0",
-                          "preset": "veryfast", "crf": "26", "profile": "main"}
+            st.options = {"g": str(gop_frames), "keyint_min": str(gop_frames), "sc_threshold": "0",
+                          "bf": "2" if bframes else "0", "preset": "veryfast", "crf": "26", "profile": "main"}
         st.width, st.height = size
         for img in frames:
             for pkt in st.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
@@ -221,7 +226,7 @@ def ensure_shape(directory: Path, spec: str, size_name: str = "360p") -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         encode(scene_frames(shape.scene, SIZES[size_name], seconds=shape.seconds, fps=shape.fps), path,
-               SIZES[size_name], shape.fps, max(1, round(shape.gop_s * shape.fps)), shape.codec)
+               SIZES[size_name], shape.fps, max(1, round(shape.gop_s * shape.fps)), shape.codec, shape.bframes)
     if shape.join:
         for k in range(1, math.ceil(shape.gop_s)):
             dst = directory / f"{shape.clip}~{k}.{ext}"
