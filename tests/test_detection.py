@@ -53,16 +53,10 @@ def judged(case: Case, folder: Path) -> tuple[list[Verdict], list[Verdict]]:
     return verdicts, opened
 
 
-KNOWN_MISSES = {("frozen_clock", "cbr"): "a frozen picture re-quantised by a padding CBR encoder changes by ~0.65 "
-                                          "of this scene's quietest live change: at the limit (bench/README.md)"}
-
-
 @pytest.mark.parametrize("rc", ["crf", "cbr"])
 @pytest.mark.parametrize(("fault", "verdict"), FAULTS)
 def test_each_fault_opens_its_incident_through_real_encoders(corpus: Path, fault: str, verdict: Verdict,
                                                              rc: str) -> None:
-    if (fault, rc) in KNOWN_MISSES:
-        pytest.xfail(KNOWN_MISSES[fault, rc])
     case = Case("astronaut", fault, rc=rc, gop_s=1.0, learn=5, checks=5, variant=2)
     verdicts, opened = judged(case, corpus)
     # a healthy check may have a finding now and then (a quiet minute under the frozen limit): never an incident
