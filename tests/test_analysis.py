@@ -304,3 +304,45 @@ def test_a_mild_blur_judged_healthy_is_not_learnt_as_the_normal_sharpness() -> N
     brighter = replace(sharp, edge_density=1.2 * sharp.edge_density)  # up: the moving average
     assert update_baseline(base, Analysis([], "day", {}, brighter)).day.edge_density == pytest.approx(
         0.8 * base.day.edge_density + 0.2 * brighter.edge_density)
+
+
+def test_a_mild_defocus_in_the_same_light_is_blurred_and_the_same_at_dusk_is_not() -> None:
+    """Fewer edges (above `blur_ratio`) and much weaker gradients are a defocus when the light is the same; at
+    dusk the gradients weaken with the light, and the luma tells it."""
+    img = scene()
+    base = learned(img)
+    soft = cv2.GaussianBlur(img, (0, 0), 2.0)
+    a = analyse([noisy(soft), noisy(soft)], LIVE_P, KEY, base, TH)
+    assert kinds(a) == [Verdict.BLURRED], a.numbers
+    assert TH.blur_ratio < a.numbers["sharpness_ratio"] < TH.blur_mild_ratio  # the edges alone would not tell
+    assert a.numbers["gradient_ratio"] < TH.blur_gradient_ratio
+    dusk = (soft.astype(np.float32) * 0.7).astype(np.uint8)
+    b = analyse([noisy(dusk), noisy(dusk)], LIVE_P, KEY, base, TH)
+    assert Verdict.BLURRED not in kinds(b) and b.numbers["gradient_ratio"] < TH.blur_gradient_ratio, b.numbers
+
+
+@pytest.mark.parametrize(("kept", "expected"), [(0.2, Verdict.COVERED), (0.9, None)])
+def test_a_textured_occluder_over_most_of_the_lens_is_covered_a_new_view_is_not(kept: float,
+                                                                               expected: Verdict | None) -> None:
+    """75 % of the view's detail lost and the rest not in place: an occluder with a texture of its own (gravel, a
+    sign) leaves little texture in all, out of focus; a turned view keeps as much as it had (the `moved` check's)."""
+    from camwatch.analysis import frame_stats, view
+
+    cur = frame_stats(noisy(scene()), TH)
+    f, _ = view.covered(cur, view.Match(textured=100, lost=75, in_place=0.1, kept=kept), TH)
+    assert (f.kind if f else None) is expected, f
+
+
+def test_a_partial_cover_explains_only_its_share_of_a_quieter_picture() -> None:
+    """A cover or a move explains a picture that changes less than it used to; a cover of 30 % of the view only
+    its part of it: the rest still changes, so a picture that changed less than that is frozen still."""
+    from camwatch.analysis.core import _explained
+    from camwatch.model import Finding
+
+    def frozen(change: float) -> Finding:
+        return Finding(Verdict.FROZEN, "frozen", {"change": change, "change_limit": 0.3})
+
+    assert _explained([frozen(0.25)], TH) == []  # a full cover, a blur, a move: explained
+    assert _explained([frozen(0.25)], TH, share=0.3) == []  # 0.25 / 0.7 above the limit: the cover's doing
+    assert _explained([frozen(0.1)], TH, share=0.3) == [frozen(0.1)]  # 0.1 / 0.7 under it: frozen as well
+    assert _explained([frozen(0.01)], TH) == [frozen(0.01)]  # did not change at all: frozen whatever else

@@ -136,7 +136,7 @@ def update_baseline(baseline: Baseline | None, analysis: Analysis, alpha: float 
         # down by at most SHARPNESS_FALL a check: a blur just above `blur_ratio`, judged healthy and learnt at the
         # moving average's pace, became the normal within a few checks (bench/README.md, detection)
         edge_density=max(ema(old.edge_density, cur.edge_density), SHARPNESS_FALL * old.edge_density),
-        tenengrad=ema(old.tenengrad, cur.tenengrad),
+        tenengrad=max(ema(old.tenengrad, cur.tenengrad), SHARPNESS_FALL * old.tenengrad),
         pframe_median=ema(old.pframe_median, analysis.pframe_median),
         luma=ema(old.luma, cur.luma),
         change_log=change_log, change_dev=change_dev, change_samples=change_n,

@@ -88,17 +88,14 @@ def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyfra
     f, nums = view.covered(cur, m, th, full_only=not ready)
     numbers.update({k: v for k, v in nums.items() if k in ("covered_share", "in_place")})
     if f is not None:
-        findings = _explained(findings, th)
+        findings = _explained(findings, th, f.numbers.get("partial_share", 1.0))
         findings.append(f)
     if base.samples >= th.baseline_samples and base.edge_density > 0:
-        ratio = cur.edge_density / base.edge_density
-        numbers["sharpness_ratio"] = ratio
-        if ratio < th.blur_ratio:
+        blur = _blurred(cur, base, th)
+        numbers.update({k: v for k, v in blur.numbers.items() if k in ("sharpness_ratio", "gradient_ratio")})
+        if blur.kind is Verdict.BLURRED:
             findings = _explained(findings, th)  # a blurred picture changes less between checks too
-            findings.append(Finding(Verdict.BLURRED,
-                                    f"the picture is blurred: {ratio:.0%} of this camera's normal sharpness",
-                                    {"sharpness_ratio": ratio, "edge_density": cur.edge_density,
-                                     "baseline_edge_density": base.edge_density}))
+            findings.append(blur)
     if reference is not None and f is None:
         # against the other mode's view (a mode not learned yet: a grey scene whose passing traffic flips the
         # mode, a camera turned at dusk) only its geometry tells: IR and colour pictures match poorly anyway,
@@ -106,14 +103,40 @@ def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyfra
         moved, nums = view.moved(reference, cur.grey, m, th, geometry_only=not ready)
         numbers.update({k: v for k, v in nums.items() if k in ("shift_ratio", "rotation_deg", "match_ratio")})
         if moved is not None:
+            findings = _explained(findings, th)  # a new view: how much the old one changed tells nothing
             findings.append(moved)
     return Analysis(findings, mode, numbers, cur, pmed, thumb)
 
 
-def _explained(findings: list[Finding], th: Thresholds) -> list[Finding]:
-    """A cover, darkness or a blur also explains a picture that changes less than it used to: no frozen verdict across
-    checks then, unless it did not change at all."""
-    return [x for x in findings if not (x.kind is Verdict.FROZEN and x.numbers.get("change", 0.0) > th.frozen_change_floor)]
+def _blurred(cur: FrameStats, base: ModeBaseline, th: Thresholds) -> Finding:
+    """Blurred (BLURRED) or not (OK), with the numbers either way: far fewer edges than this camera's picture has
+    (`blur_ratio`), or, in the same light, fewer edges and much weaker gradients — a mild defocus (a 3-px blur
+    at 640 px leaves 60-75 % of the edges; the light falling at dusk weakens the gradients too, and is told by
+    the luma)."""
+    ratio = cur.edge_density / base.edge_density
+    grad = cur.tenengrad / base.tenengrad if base.tenengrad > 0 else 1.0
+    light = cur.luma / base.luma if base.luma > 0 else 0.0
+    nums = {"sharpness_ratio": ratio, "gradient_ratio": grad, "edge_density": cur.edge_density,
+            "baseline_edge_density": base.edge_density}
+    if ratio < th.blur_ratio:
+        return Finding(Verdict.BLURRED, f"the picture is blurred: {ratio:.0%} of this camera's normal sharpness", nums)
+    if ratio < th.blur_mild_ratio and grad < th.blur_gradient_ratio and abs(light - 1.0) <= th.blur_same_light:
+        return Finding(Verdict.BLURRED, f"the picture is blurred: {ratio:.0%} of this camera's normal sharpness and "
+                                        f"{grad:.0%} of its detail, in the same light", nums)
+    return Finding(Verdict.OK, "sharp", nums)
+
+
+def _explained(findings: list[Finding], th: Thresholds, share: float = 1.0) -> list[Finding]:
+    """A cover, darkness, a blur or a move also explains a picture that changes less than it used to: no frozen
+    verdict across checks then, unless it did not change at all. A cover of part of the view (`share`) explains
+    only its part: the rest still changes as it did, so a picture that changed less than that is frozen still."""
+    def stays(x: Finding) -> bool:
+        change = x.numbers.get("change", 0.0)
+        if x.kind is not Verdict.FROZEN or change <= th.frozen_change_floor:
+            return True
+        limit = x.numbers.get("change_limit")
+        return share < 1.0 and limit is not None and change / (1.0 - share) <= limit
+    return [x for x in findings if stays(x)]
 
 
 def _black_or_dark(cur: FrameStats, base: ModeBaseline, th: Thresholds) -> Finding | None:

@@ -72,11 +72,16 @@ def covered(cur: FrameStats, m: Match | None, th: Thresholds,
         return Finding(Verdict.COVERED, f"the lens is covered: {m.share:.0%} of the view has lost its detail",
                        nums), nums
     if m.in_place < th.cover_in_place or m.share > th.cover_partial_max:
-        return None, nums  # what is left does not match the reference where it was: not a cover (moved, scene)
+        # what is left does not match the reference where it was: a new view (moved, its own texture), or an
+        # occluder with a texture of its own over most of it, out of focus (far less texture left in all)
+        if m.share >= th.cover_occluder_share and m.kept <= th.cover_kept_max:
+            return Finding(Verdict.COVERED, f"the lens is covered: {m.share:.0%} of the view has lost its detail, "
+                                            "and what is left is not the camera's view", nums), nums
+        return None, nums
     if m.kept > th.cover_partial_kept_max:
         return None, nums  # the detail is all there, elsewhere: a turned view (its own texture), not a cover
     return Finding(Verdict.COVERED, f"the lens is partly covered: {m.share:.0%} of the view has lost its detail "
-                                    "(the rest is still the camera's view)", nums), nums
+                                    "(the rest is still the camera's view)", {**nums, "partial_share": m.share}), nums
 
 
 def moved(reference: np.ndarray, grey: np.ndarray, m: Match | None, th: Thresholds,

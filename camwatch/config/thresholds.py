@@ -35,9 +35,15 @@ class Thresholds(Strict):
     cover_full_share: float = Field(0.85, gt=0, le=1)  # share of textured blocks lost for a covered lens
     # … and the picture's texture in all, against the reference's, at most this (a turned view keeps its own)
     cover_kept_max: float = Field(0.5, gt=0, le=1)
+    # … or this share lost, what is left not in place and at most `cover_kept_max` of the texture: an occluder with
+    # a texture of its own over the lens (out of focus: much less of it than the view had)
+    cover_occluder_share: float = Field(0.5, gt=0, le=1)
     cover_min_blocks: int = Field(12, ge=1)  # fewer textured reference blocks than this: no partial-cover verdict
     cover_in_place: float = Field(0.7, ge=-1, le=1)  # the uncovered part's correlation with the reference, at least
     blur_ratio: float = Field(0.6, gt=0, lt=1)  # edge density / baseline edge density below this is blurred
+    blur_mild_ratio: float = Field(0.8, gt=0, lt=1)  # … or below this, with the gradients' energy (Tenengrad)
+    blur_gradient_ratio: float = Field(0.7, gt=0, lt=1)  # … below this share of the baseline's
+    blur_same_light: float = Field(0.1, ge=0, lt=1)  # … and the mean luma within this share of the baseline's
     moved_shift: float = Field(0.05, gt=0, lt=1)  # displacement as a share of the width
     moved_rotation_deg: float = Field(3.0, gt=0)
     moved_min_inliers: int = Field(12, ge=1)
