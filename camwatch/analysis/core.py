@@ -91,9 +91,9 @@ def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyfra
         findings = _explained(findings, th, f.numbers.get("partial_share", 1.0))
         findings.append(f)
     if base.samples >= th.baseline_samples and base.edge_density > 0:
-        blur = _blurred(cur, base, th)
-        numbers.update({k: v for k, v in blur.numbers.items() if k in ("sharpness_ratio", "gradient_ratio")})
-        if blur.kind is Verdict.BLURRED:
+        blur, nums = _blurred(cur, base, th)
+        numbers.update({k: v for k, v in nums.items() if k in ("sharpness_ratio", "gradient_ratio")})
+        if blur is not None:
             findings = _explained(findings, th)  # a blurred picture changes less between checks too
             findings.append(blur)
     if reference is not None and f is None:
@@ -108,8 +108,8 @@ def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyfra
     return Analysis(findings, mode, numbers, cur, pmed, thumb)
 
 
-def _blurred(cur: FrameStats, base: ModeBaseline, th: Thresholds) -> Finding:
-    """Blurred (BLURRED) or not (OK), with the numbers either way: far fewer edges than this camera's picture has
+def _blurred(cur: FrameStats, base: ModeBaseline, th: Thresholds) -> tuple[Finding | None, dict[str, float]]:
+    """Blurred, with the numbers either way: far fewer edges than this camera's picture has
     (`blur_ratio`), or, in the same light, fewer edges and much weaker gradients — a mild defocus (a 3-px blur
     at 640 px leaves 60-75 % of the edges; the light falling at dusk weakens the gradients too, and is told by
     the luma)."""
@@ -119,11 +119,13 @@ def _blurred(cur: FrameStats, base: ModeBaseline, th: Thresholds) -> Finding:
     nums = {"sharpness_ratio": ratio, "gradient_ratio": grad, "edge_density": cur.edge_density,
             "baseline_edge_density": base.edge_density}
     if ratio < th.blur_ratio:
-        return Finding(Verdict.BLURRED, f"the picture is blurred: {ratio:.0%} of this camera's normal sharpness", nums)
-    if ratio < th.blur_mild_ratio and grad < th.blur_gradient_ratio and abs(light - 1.0) <= th.blur_same_light:
-        return Finding(Verdict.BLURRED, f"the picture is blurred: {ratio:.0%} of this camera's normal sharpness and "
-                                        f"{grad:.0%} of its detail, in the same light", nums)
-    return Finding(Verdict.OK, "sharp", nums)
+        reason = f"the picture is blurred: {ratio:.0%} of this camera's normal sharpness"
+    elif ratio < th.blur_mild_ratio and grad < th.blur_gradient_ratio and abs(light - 1.0) <= th.blur_same_light:
+        reason = (f"the picture is blurred: {ratio:.0%} of this camera's normal sharpness and {grad:.0%} of its "
+                  "detail, in the same light")
+    else:
+        return None, nums
+    return Finding(Verdict.BLURRED, reason, nums), nums
 
 
 def _explained(findings: list[Finding], th: Thresholds, share: float = 1.0) -> list[Finding]:
