@@ -67,8 +67,9 @@ def run_check(cam: ResolvedCamera, baseline: Baseline | None, thresholds: Thresh
     if obs.ok and cam.source == "rtsp":
         profile = learn(profile, obs.stream)
         if result.ok and len(obs.keyframes) < 2 and profile.long_gop:
+            how = "live since the last check beyond doubt" if "change" in result.numbers else "freezing not judged"
             result = replace(result, reason=f"the camera streams a live, sharp picture (a keyframe every "
-                                            f"{profile.gop_s:.3g} s: one per check)")
+                                            f"{profile.gop_s:.3g} s, one read: {how})")
     if devices is not None and facts is not None and recovering and not fresh and result.ok:
         facts, _ = devices.facts(cam, fresh=True)
     result, new_baseline = apply_device(result, new_baseline, facts, settings)

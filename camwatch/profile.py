@@ -15,7 +15,7 @@ from typing import Any
 from camwatch.config.settings import CheckSettings
 from camwatch.model import StreamFacts
 
-LONG_GOP_S = 5.0  # above this a check waits for one keyframe, not two
+LONG_GOP_S = 5.0  # above this a check that stops at its first keyframe (a live picture beyond doubt) says so
 READ_MARGIN_S = 3.0  # the open and a stalled read (probe.rtsp.READ_TIMEOUT_S = 2.5) with room
 
 
@@ -59,14 +59,16 @@ class StreamProfile:
 
 
 def budget(settings: CheckSettings, profile: StreamProfile | None) -> CheckSettings:
-    """The settings of the next check: its deadline follows the learned GOP within [deadline_s, max_deadline_s];
-    a long-GOP camera is checked on one keyframe; `auto` transport starts with what worked last time.
+    """The settings of the next check: its deadline follows the learned GOP within [deadline_s, max_deadline_s],
+    room for `keyframes` of them (a check stops at its first when it shows a live picture beyond doubt: on a
+    long GOP the second comes only when freezing is in doubt, or while the camera is learned); `auto` transport
+    starts with what worked last time.
 
     Without a profile (a camera never seen healthy) the check may take up to `max_deadline_s`: it ends as soon
     as it has its keyframes, so only a long-GOP camera uses it."""
     if profile is None or profile.gop_s is None:
         return settings.model_copy(update={"deadline_s": max(settings.deadline_s, settings.max_deadline_s)})
-    keyframes = 1 if profile.long_gop else settings.keyframes
+    keyframes = settings.keyframes
     gop = profile.gop_s or 0.0
     need = (profile.first_keyframe_s or 0.5) + gop * max(1, keyframes) + READ_MARGIN_S
     deadline = min(max(settings.deadline_s, need), max(settings.deadline_s, settings.max_deadline_s))

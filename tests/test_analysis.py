@@ -346,3 +346,90 @@ def test_a_partial_cover_explains_only_its_share_of_a_quieter_picture() -> None:
     assert _explained([frozen(0.25)], TH, share=0.3) == []  # 0.25 / 0.7 above the limit: the cover's doing
     assert _explained([frozen(0.1)], TH, share=0.3) == [frozen(0.1)]  # 0.1 / 0.7 under it: frozen as well
     assert _explained([frozen(0.01)], TH) == [frozen(0.01)]  # did not change at all: frozen whatever else
+
+
+# --------------------------------------------------- within a check: two keyframes that lost the sensor's noise
+def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
+    """A codec that is not x264: a picture quantised the way a camera's intra frame is."""
+    ok, data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+
+
+def learned_noise(img: np.ndarray, checks: int = 4) -> Baseline:
+    """A camera learned on checks of two keyframes each: how much its two keyframes differ (its noise)."""
+    base = None
+    for k in range(checks):
+        a = analyse([jpeg(noisy(img), 75), jpeg(noisy(img), 75)], LIVE_P, KEY, base, TH, at=60.0 * k)
+        assert a.findings == [], a.findings
+        base = update_baseline(base, a)
+    assert base is not None
+    return base
+
+
+def test_two_keyframes_without_the_sensors_noise_are_frozen_however_busy_the_encoder() -> None:
+    """A CBR encoder fills every P-frame (not idle) on a hung sensor's picture; its keyframes seconds apart,
+    the OSD clock ticking, quantised alike or nearly (a rate control holding its quantiser on a static picture),
+    differ by far less than a live camera's two keyframes do. (Quantised far apart, re-quantisation looks like
+    noise to this rule: the comparison across checks judges then.)"""
+    img = scene()
+    base = learned_noise(img)
+    assert base.day.within_samples == 4 and base.day.within > 0.5
+    hung = noisy(img)
+    for quality in (75, 76):
+        a = analyse([jpeg(osd(hung, 1), 75), jpeg(osd(hung, 2), quality)], LIVE_P, KEY, base, TH, at=300.0)
+        assert kinds(a) == [Verdict.FROZEN] and a.numbers["within_ratio"] < TH.frozen_within_ratio, a.numbers
+        assert a.numbers["still_ratio"] < 1.0  # the clock ticked: not "still"
+    assert "against" in a.findings[0].reason and "grey levels" in a.findings[0].reason
+    live = analyse([jpeg(noisy(img), 75), jpeg(noisy(img), 75)], LIVE_P, KEY, base, TH, at=300.0)
+    assert kinds(live) == [] and live.numbers["within_ratio"] > 0.8, live.numbers
+    # not learned yet (a new camera): the busy encoder keeps it from the idle rule, and nothing else judges it
+    assert kinds(analyse([jpeg(osd(hung, 1), 75), jpeg(osd(hung, 2), 76)], LIVE_P, KEY, None, TH)) == []
+
+
+def test_a_quiet_check_whose_picture_changed_beyond_doubt_since_the_last_is_not_frozen() -> None:
+    """Less noise within the check (more light, a lower gain) but a picture that changed since the last check
+    beyond doubt: live."""
+    from camwatch.analysis import remember
+
+    img = scene()
+    base = learned_noise(img)
+    for k in range(4):  # its change between checks learned too
+        a = analyse([jpeg(noisy(img), 75)], LIVE_P, KEY, base, TH, at=60.0 * (4 + k))
+        base = remember(update_baseline(base, a), a, 60.0 * (4 + k))
+    brighter = cv2.convertScaleAbs(img, alpha=1.0, beta=25)  # the sun came out: the whole view changed
+    a = analyse([brighter, noisy(brighter, 0.3)], LIVE_P, KEY, base, TH, at=600.0)
+    assert a.numbers["within_ratio"] < TH.frozen_within_ratio and a.numbers["change_ratio"] > 3, a.numbers
+    assert kinds(a) == [], a.findings
+
+
+def test_the_noise_learned_falls_slowly_and_round_trips() -> None:
+    from camwatch.analysis.baseline import WITHIN_FALL
+
+    base = learned_noise(scene())
+    quiet = update_baseline(base, analyse([scene(), noisy(scene(), 0.3)], LIVE_P, KEY, None, TH))
+    assert quiet.day.within == pytest.approx(WITHIN_FALL * base.day.within)  # a freeze judged healthy: not learnt
+    back = Baseline.from_bytes(quiet.to_bytes())
+    assert back.day.within == pytest.approx(quiet.day.within) and back.day.within_samples == 5
+
+
+def test_a_check_quieter_than_usual_whose_two_keyframes_hold_the_sensors_noise_is_not_frozen() -> None:
+    """Noon: the light stops changing, so the picture changes less between checks than this camera's learned
+    low envelope (learnt while the light rose); its two keyframes still differ by the sensor's noise: live.
+    The same quiet check of a hung picture is frozen."""
+    from camwatch.analysis import remember
+
+    img = scene()
+    base = None
+    for k in range(6):  # the morning: more light each check, two keyframes each
+        lit = cv2.convertScaleAbs(img, alpha=1.0, beta=2 * k)
+        a = analyse([jpeg(noisy(lit), 75), jpeg(noisy(lit), 75)], LIVE_P, KEY, base, TH, at=600.0 * k)
+        assert a.findings == [], (k, a.findings)
+        base = remember(update_baseline(base, a), a, 600.0 * k)
+    noon = cv2.convertScaleAbs(img, alpha=1.0, beta=10)  # the light of the last check
+    a = analyse([jpeg(noisy(noon), 75), jpeg(noisy(noon), 75)], LIVE_P, KEY, base, TH, at=3600.0)
+    assert a.numbers["change_ratio"] < TH.frozen_change_ratio, a.numbers  # quieter than it used to be …
+    assert a.numbers["within_ratio"] >= TH.frozen_within_live and kinds(a) == [], a.findings  # … but live
+    hung = jpeg(noisy(noon), 75)
+    a = analyse([hung, hung.copy()], LIVE_P, KEY, base, TH, at=3600.0)
+    assert kinds(a) == [Verdict.FROZEN], a.numbers

@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 ENVELOPE_STEP = math.log(0.9)  # the low envelope of the change falls by at most 10 % a check
 ENVELOPE_LEARNING = 3  # as many as `frozen_change_samples` (its default): before freezing is judged at all
 SHARPNESS_FALL = 0.97  # the learned sharpness falls by at most 3 % a check (a mild blur judged healthy is not learnt)
+WITHIN_FALL = 0.9  # the learned difference within a check falls by at most 10 % a check
 _STATS = ("samples", "edge_density", "tenengrad", "pframe_median", "luma", "change_log", "change_dev",
-          "change_samples")
+          "change_samples", "within", "within_samples")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class ModeBaseline:
     change_log: float = 0.0  # ln of the low envelope of the change between consecutive healthy checks (grey levels)
     change_dev: float = 0.0  # mean |ln change - change_log|: how far above it the change usually is
     change_samples: int = 0
+    within: float = 0.0  # how much the two keyframes of one check differ (grey levels, the median block): the noise
+    within_samples: int = 0
     reference: np.ndarray | None = field(default=None, compare=False)  # grey WIDTH-wide view
 
     @property
@@ -131,6 +134,11 @@ def update_baseline(baseline: Baseline | None, analysis: Analysis, alpha: float 
             step = x - change_log if change_n < ENVELOPE_LEARNING else max(x - change_log, ENVELOPE_STEP)
             change_log += step if x < change_log else 0.05 * (x - change_log)
         change_n += 1
+    within, within_n = old.within, old.within_samples
+    diff = analysis.numbers.get("within")
+    if diff is not None:  # a live sensor's noise: a frozen check judged healthy just above the line is not learnt
+        within = diff if within_n == 0 else max((1 - alpha) * within + alpha * diff, WITHIN_FALL * within)
+        within_n += 1
     new = ModeBaseline(
         samples=old.samples + 1,
         # down by at most SHARPNESS_FALL a check: a blur just above `blur_ratio`, judged healthy and learnt at the
@@ -139,7 +147,8 @@ def update_baseline(baseline: Baseline | None, analysis: Analysis, alpha: float 
         tenengrad=max(ema(old.tenengrad, cur.tenengrad), SHARPNESS_FALL * old.tenengrad),
         pframe_median=ema(old.pframe_median, analysis.pframe_median),
         luma=ema(old.luma, cur.luma),
-        change_log=change_log, change_dev=change_dev, change_samples=change_n,
+        change_log=change_log, change_dev=change_dev, change_samples=change_n, within=within,
+        within_samples=within_n,
         reference=old.reference if old.reference is not None else cur.grey,
     )
     return replace(baseline, **{analysis.mode: new})

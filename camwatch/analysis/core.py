@@ -60,22 +60,28 @@ def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyfra
 
     first = grey_of(keyframes[0]) if len(keyframes) >= 2 else cur.grey
     thumb = thumbnail(first)
-    if len(keyframes) >= 2:
-        f, nums = frozen.within(first, cur.grey, pmed, keyframe_sizes, base, th)
-        numbers["motion"] = nums["mean_diff"]
-        numbers["still_ratio"] = nums["still_ratio"]
-        if f is not None:
-            findings.append(f)
+    across, live = None, False
     if baseline.last is not None and baseline.last_mode == mode:
         chg = frozen.change(baseline.last, thumb, th)
         if chg is not None:
             minutes = (at - baseline.last_at) / 60 if at is not None and baseline.last_at else None
-            f, nums = frozen.across(chg, base, pmed, th, minutes)
+            across, nums = frozen.across(chg, base, pmed, th, minutes)
             numbers.update({k: v for k, v in nums.items() if k in ("change", "change_ratio")})
-            if f is not None and not any(x.kind is Verdict.FROZEN for x in findings):
-                findings.append(f)
+            live = "change_limit" in nums and chg > th.frozen_second_look * nums["change_limit"]
+    if len(keyframes) >= 2:
+        f, nums = frozen.within(first, cur.grey, pmed, keyframe_sizes, base, th, live)
+        numbers["motion"] = nums["mean_diff"]
+        numbers.update({k: v for k, v in nums.items() if k in ("still_ratio", "within", "within_ratio")})
+        if f is not None:
+            findings.append(f)
+    # two keyframes that differ by this camera's sensor noise (a live sensor) overrule a change since the last
+    # check quieter than it used to be (noon: the light stopped changing), unless it did not change at all
+    alive = (across is not None and numbers.get("within_ratio", 0.0) >= th.frozen_within_live
+             and across.numbers["change"] > th.frozen_change_floor)
+    if across is not None and not alive:  # within and across both kept: a fault found below may explain one
+        findings.append(across)
     if dark is not None:  # too dark to judge cover, sharpness or aim
-        return Analysis(_explained(findings, th), mode, numbers, cur, pmed, thumb)
+        return Analysis(_one_frozen(_explained(findings, th)), mode, numbers, cur, pmed, thumb)
 
     ready = base.samples >= th.baseline_samples and base.reference is not None
     reference = base.reference if ready else None
@@ -105,7 +111,13 @@ def analyse(keyframes: Sequence[np.ndarray], pframe_sizes: Sequence[int], keyfra
         if moved is not None:
             findings = _explained(findings, th)  # a new view: how much the old one changed tells nothing
             findings.append(moved)
-    return Analysis(findings, mode, numbers, cur, pmed, thumb)
+    return Analysis(_one_frozen(findings), mode, numbers, cur, pmed, thumb)
+
+
+def _one_frozen(findings: list[Finding]) -> list[Finding]:
+    """The first frozen finding only (within the check before across checks): one fault, one reason."""
+    first = next((x for x in findings if x.kind is Verdict.FROZEN), None)
+    return [x for x in findings if x.kind is not Verdict.FROZEN or x is first]
 
 
 def _blurred(cur: FrameStats, base: ModeBaseline, th: Thresholds) -> tuple[Finding | None, dict[str, float]]:
@@ -129,14 +141,15 @@ def _blurred(cur: FrameStats, base: ModeBaseline, th: Thresholds) -> tuple[Findi
 
 
 def _explained(findings: list[Finding], th: Thresholds, share: float = 1.0) -> list[Finding]:
-    """A cover, darkness, a blur or a move also explains a picture that changes less than it used to: no frozen
-    verdict across checks then, unless it did not change at all. A cover of part of the view (`share`) explains
-    only its part: the rest still changes as it did, so a picture that changed less than that is frozen still."""
+    """A cover, darkness, a blur or a move also explains a picture that changes less than it used to (across
+    checks, and within one: a flat cover or a blur leaves the encoder less noise to keep): no frozen verdict
+    then, unless it did not change at all. A cover of part of the view (`share`) explains only its part: the
+    rest still changes as it did, so a picture that changed less than that is frozen still."""
     def stays(x: Finding) -> bool:
-        change = x.numbers.get("change", 0.0)
+        change = x.numbers.get("change", x.numbers.get("within", 0.0))  # since the last check, or within this one
         if x.kind is not Verdict.FROZEN or change <= th.frozen_change_floor:
             return True
-        limit = x.numbers.get("change_limit")
+        limit = x.numbers.get("change_limit", x.numbers.get("within_limit"))
         return share < 1.0 and limit is not None and change / (1.0 - share) <= limit
     return [x for x in findings if stays(x)]
 

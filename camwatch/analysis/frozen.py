@@ -1,4 +1,11 @@
-"""Frozen: within one check (two keyframes, the encoder idle) and across checks (minutes apart).
+"""Frozen: within one check (two keyframes seconds apart) and across checks (minutes apart).
+
+Within a check, two keyframes of a live camera differ by the sensor's noise, which is steady for a camera in
+one mode (the median block of their difference: passing traffic and the OSD clock left out); a frozen
+source's differ by the codec's re-quantisation only, far less when the rate control holds its quantiser, as it
+does on a static picture. Learned per camera and mode, that noise judges a freeze however busy the encoder
+keeps (CBR fills its P-frames), and a check that shows it is live, however little its picture changed since
+the last check.
 
 Across checks, a live roadside scene changes (traffic, light, the OSD clock, sensor noise) and a frozen
 source stays identical up to the codec's re-quantisation. The measure: the mean absolute difference of
@@ -23,12 +30,16 @@ from camwatch.model import Finding, Verdict
 
 
 def within(a: np.ndarray, b: np.ndarray, pmed: float | None, keyframe_sizes: Sequence[int],
-           base: ModeBaseline, th: Thresholds) -> tuple[Finding | None, dict[str, float]]:
-    """Two keyframes of one check (their grey pictures): still blocks and an idle encoder."""
+           base: ModeBaseline, th: Thresholds, live: bool = False) -> tuple[Finding | None, dict[str, float]]:
+    """Two keyframes of one check (their grey pictures), seconds apart: still blocks and an idle encoder, or
+    far less difference than this camera's two keyframes have. Live, they differ by the sensor's noise (the
+    median block: passing traffic and the OSD clock left out); frozen, by the codec's re-quantisation only,
+    however busy the encoder keeps (CBR). `live`: the picture changed since the last check beyond doubt."""
     diff = np.abs(a.astype(np.float32) - b.astype(np.float32))
     block = blocks(diff).mean(axis=(2, 3))
     still = float(np.mean(block < th.frozen_block_diff))
-    nums = {"mean_diff": float(diff.mean()), "still_ratio": still}
+    noise = float(np.median(blocks(diff, TEX_GRID).mean(axis=(2, 3))))
+    nums = {"mean_diff": float(diff.mean()), "still_ratio": still, "within": noise}
     if pmed is not None and keyframe_sizes:
         kmed = float(np.median(keyframe_sizes))
         p_ratio = pmed / kmed if kmed else 0.0
@@ -40,9 +51,18 @@ def within(a: np.ndarray, b: np.ndarray, pmed: float | None, keyframe_sizes: Seq
         frozen = encoder_idle and still >= th.frozen_still_ratio
     else:  # no P-frames to go by (an all-intra stream): the picture alone, strictly
         frozen = still >= 0.95 and nums["mean_diff"] < th.frozen_block_diff / 2
-    if not frozen:
+    if frozen:
+        return Finding(Verdict.FROZEN, "the picture does not change: the image is frozen", nums), nums
+    learned = base.within_samples >= th.frozen_change_samples and base.within >= th.frozen_within_min
+    if not learned:
         return None, nums
-    return Finding(Verdict.FROZEN, "the picture does not change: the image is frozen", nums), nums
+    nums.update(within_typical=base.within, within_limit=th.frozen_within_ratio * base.within,
+                within_ratio=noise / base.within)
+    if live or noise > nums["within_limit"]:
+        return None, nums
+    return Finding(Verdict.FROZEN, f"the picture does not change: two pictures seconds apart differ by {noise:.2f} grey "
+                                   f"levels against {base.within:.2f} normally (no sensor noise): the image is frozen",
+                   nums), nums
 
 
 def change(a: np.ndarray, b: np.ndarray, th: Thresholds) -> float | None:

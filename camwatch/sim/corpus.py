@@ -4,7 +4,7 @@ A *case* is one camera over a run of checks minutes apart: a few healthy checks 
 learned from them), then the fault (or, for the healthy streams, a whole simulated day). Each check is one
 segment of a single continuous H.264 encode (the encoder's rate control carries over, as on a real camera):
 the segment starts on a keyframe and holds what a check reads (two GOPs: two keyframes one GOP apart and the
-P-frames between, or, for a GOP over 5 s, one keyframe and two seconds of P-frames). Between segments the
+P-frames between; a check that stops after the first reads its first P-frames only). Between segments the
 scene jumps minutes ahead: the traffic, the daylight, the OSD clock and the sensor noise are those of the
 next check. `observations()` decodes a clip into the same `Observation`s the RTSP probe produces;
 `corpus_clips.write_check_clips()` writes one clip per check for the RTSP simulator.
@@ -35,8 +35,10 @@ from camwatch.probe.rtsp import SETTLE_PFRAMES
 # bumped when the clips change: version 2 cut a check's segment at the encoder's own keyframe (two GOPs) where
 # version 1 forced one right after it (a CBR encoder starves a second keyframe in a row: the check's first
 # picture was of a poorer quality than any camera sends); version 3 moves an IR view's street lamps with the scene
-# when the camera turns (version 2 left them in place in the frame: a moved view kept them, and lined up)
-CORPUS_VERSION = 3
+# when the camera turns (version 2 left them in place in the frame: a moved view kept them, and lined up); version
+# 4 gives a long GOP's check two keyframes too (version 3: one and two seconds of P-frames), as the probe reads
+# when freezing is in doubt
+CORPUS_VERSION = 4
 SIZES = {"360p": (640, 360), "1080p": (1920, 1080)}
 PHOTOS = ("rocket", "astronaut", "coffee", "chelsea", "camera", "motorcycle")
 OCCLUDERS = ("grass", "gravel", "brick")
@@ -80,7 +82,9 @@ class Case:
 
     @property
     def keyframes(self) -> int:
-        return 1 if self.gop_s > 5 else 2
+        """Two, as a check reads when freezing is in doubt, whatever the GOP (a long GOP is read on one keyframe
+        when the first shows a live picture beyond doubt: `as_read`)."""
+        return 2
 
     @property
     def gop(self) -> int:
@@ -89,9 +93,8 @@ class Case:
     @property
     def segment(self) -> int:
         """Frames per check: two GOPs, K P… K P… (two keyframes; the next check's keyframe falls where the encoder
-        puts its own: two keyframes back to back would have the second starved by a CBR encoder's buffer), or K and
-        two seconds of P-frames (one keyframe)."""
-        return 2 * self.gop if self.keyframes == 2 else min(self.gop, round(2 * self.fps) + 1)
+        puts its own: two keyframes back to back would have the second starved by a CBR encoder's buffer)."""
+        return 2 * self.gop
 
     def hour(self, k: int) -> float:
         return (self.start_h + k * self.every_min / 60) % 24
