@@ -42,6 +42,8 @@ T0 = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
 # encoder set-ups the fault cases go through, in turn: rate control, temporal denoise, GOP (s), size
 ENCODERS = (("crf", False, 2.0, "360p"), ("cbr", False, 4.0, "360p"), ("vbr", True, 1.0, "360p"),
             ("cbr", True, 8.0, "360p"), ("crf", True, 12.0, "360p"), ("cbr", False, 2.0, "1080p"))
+# and through x265 (H.265, as many cameras send it; its own rate control): each fault on three photos
+X265 = (("crf", False, 2.0, "360p"), ("cbr", True, 4.0, "360p"), ("vbr", False, 8.0, "360p"))
 LIB_MAP = {"obstruction": Verdict.COVERED, "defocus": Verdict.BLURRED, "darkness": Verdict.BLACK,
            "frozen": Verdict.FROZEN, "tampering": Verdict.MOVED, "drift": Verdict.MOVED}
 
@@ -61,11 +63,18 @@ def cases(quick: bool = False, encoders: int = len(ENCODERS)) -> list[Case]:
                             every_min=10, start_h=0))
     if not quick:  # and one at 1080p: the picture judged at 320 px holds a third of its noise
         out.append(Case(photos[1], "day", rc="cbr", gop_s=2.0, size="1080p", checks=144, every_min=10, start_h=0))
+        out.append(Case(photos[2], "day", rc="cbr", denoise=True, gop_s=4.0, checks=144, every_min=10, start_h=0,
+                        codec="hevc"))
+        out.append(Case(photos[0], "static", rc="crf", gop_s=2.0, checks=144, every_min=10, start_h=0, codec="hevc"))
     for f_i, fault in enumerate(FAULTS):
         for p_i, photo in enumerate(photos):
             for e_i in range(encoders):
                 rc, dn, gop, size = ENCODERS[(f_i + p_i + e_i) % len(ENCODERS)]
                 out.append(Case(photo, fault, rc=rc, denoise=dn, gop_s=gop, size=size, variant=p_i + e_i))
+        for p_i, photo in enumerate(photos[:3] if not quick else ()):
+            for e_i, (rc, dn, gop, size) in enumerate(X265):
+                out.append(Case(photo, fault, rc=rc, denoise=dn, gop_s=gop, size=size, variant=p_i + e_i + 1,
+                                codec="hevc"))
         if fault in ("frozen", "covered_partial", "blurred", "moved", "covered"):  # at night (IR) too
             for p_i, photo in enumerate(photos[:2]):
                 rc, dn, gop, size = ENCODERS[(f_i + p_i + 3) % len(ENCODERS)]
@@ -167,6 +176,21 @@ def table(runs: list[Run], lib: bool) -> str:
     return "\n".join(lines)
 
 
+def by_codec(runs: list[Run]) -> str:
+    """camwatch's events detected and false alarms, per codec (x264, x265)."""
+    out = []
+    for codec in sorted({r.case.codec for r in runs}):
+        mine = [r for r in runs if r.case.codec == codec]
+        evs = [r for r in mine if r.case.label is not Verdict.OK]
+        hit = sum(_detected(r, r.opened) for r in evs)
+        frozen = [r for r in evs if r.case.label is Verdict.FROZEN]
+        healthy = [r for r in mine if r.case.label is Verdict.OK]
+        out.append(f"{codec}: {hit}/{len(evs)} events detected (frozen {sum(_detected(r, r.opened) for r in frozen)}/"
+                   f"{len(frozen)}), {sum(len(r.opened) for r in healthy)} false alarms in "
+                   f"{sum(r.case.checks * r.case.every_min for r in healthy) / 1440:.0f} camera-days")
+    return "; ".join(out)
+
+
 def misses(runs: list[Run]) -> Iterable[str]:
     for r in runs:
         if r.case.label is Verdict.OK:
@@ -216,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{sum(r.keyframes for r in runs) / checks:.2f} keyframes decoded per check (two-keyframe cases: "
           + _two_keyframe_share(runs) + ")\n")
     print(table(runs, not args.no_lib))
+    print(by_codec(runs))
     print()
     for line in misses(runs):
         print(line)

@@ -77,6 +77,23 @@ def test_healthy_streams_raise_no_alarm(corpus: Path, condition: str, rc: str, d
     assert verdicts.count(Verdict.OK) >= len(verdicts) - 2, verdicts  # a single check's finding is no alarm
 
 
+@pytest.mark.parametrize(("condition", "rc", "denoise", "expected"), [
+    ("frozen_clock", "cbr", True, [Verdict.FROZEN]), ("covered_partial", "crf", False, [Verdict.COVERED]),
+    ("static", "cbr", True, [])])
+def test_h265_through_x265s_own_rate_control(corpus: Path, condition: str, rc: str, denoise: bool,
+                                             expected: list[Verdict]) -> None:
+    """H.265, as many cameras send it, from an encoder and rate control the simulator does not use (x265: a
+    strict CBR through its VBV, CRF): a frozen picture with a ticking clock, a partly covered lens, and a
+    static live scene (only the sensor's noise lives) that raises no alarm."""
+    healthy = condition == "static"
+    case = Case("coffee", condition, rc=rc, denoise=denoise, gop_s=2.0, codec="hevc", variant=1,
+                **({"checks": 16, "every_min": 10} if healthy else {}))
+    verdicts, opened = judged(case, corpus)
+    assert opened == expected, verdicts
+    if not healthy:
+        assert verdicts[: case.learn] == [Verdict.OK] * case.learn, verdicts
+
+
 def test_a_frozen_picture_on_a_long_gop_camera_is_frozen(corpus: Path) -> None:
     """An 8 s GOP, CBR behind a temporal denoiser (the encoder re-quantises the hung picture: its change from
     check to check is hardly below a denoised live scene's): in doubt a check reads its second keyframe, 8 s

@@ -1,11 +1,11 @@
 """Frozen: within one check (two keyframes seconds apart) and across checks (minutes apart).
 
-Within a check, two keyframes of a live camera differ by the sensor's noise, which is steady for a camera in
-one mode (the median block of their difference: passing traffic and the OSD clock left out); a frozen
-source's differ by the codec's re-quantisation only, far less when the rate control holds its quantiser, as it
-does on a static picture. Learned per camera and mode, that noise judges a freeze however busy the encoder
-keeps (CBR fills its P-frames), and a check that shows it is live, however little its picture changed since
-the last check.
+Within a check, two keyframes of a live camera differ by the sensor's noise everywhere, in the quietest
+blocks of the picture too (the quietest tenth of them: passing traffic and the OSD clock are in the others),
+and that noise is steady for a camera in one mode; a frozen source's differ by the codec's re-quantisation
+only, which leaves many blocks exactly as they were (x264, x265 on a static picture). Learned per camera and
+mode, that noise judges a freeze however busy the encoder keeps (CBR fills its P-frames), and a check that
+shows it is live, however little its picture changed since the last check.
 
 Across checks, a live roadside scene changes (traffic, light, the OSD clock, sensor noise) and a frozen
 source stays identical up to the codec's re-quantisation. The measure: the mean absolute difference of
@@ -28,17 +28,19 @@ from camwatch.analysis.frame import TEX_GRID, blocks, chroma_of, mode_of, small_
 from camwatch.config.settings import Thresholds
 from camwatch.model import Finding, Verdict
 
+QUIET_SHARE = 0.1  # within a check, the noise is the difference of the quietest tenth of the 16×9 blocks
+
 
 def within(a: np.ndarray, b: np.ndarray, pmed: float | None, keyframe_sizes: Sequence[int],
            base: ModeBaseline, th: Thresholds, live: bool = False) -> tuple[Finding | None, dict[str, float]]:
     """Two keyframes of one check (their grey pictures), seconds apart: still blocks and an idle encoder, or
-    far less difference than this camera's two keyframes have. Live, they differ by the sensor's noise (the
-    median block: passing traffic and the OSD clock left out); frozen, by the codec's re-quantisation only,
-    however busy the encoder keeps (CBR). `live`: the picture changed since the last check beyond doubt."""
+    far less difference in their quietest blocks than this camera's two keyframes have (its noise): frozen,
+    they differ by the codec's re-quantisation only, however busy the encoder keeps (CBR). `live`: the
+    picture changed since the last check beyond doubt."""
     diff = np.abs(a.astype(np.float32) - b.astype(np.float32))
     block = blocks(diff).mean(axis=(2, 3))
     still = float(np.mean(block < th.frozen_block_diff))
-    noise = float(np.median(blocks(diff, TEX_GRID).mean(axis=(2, 3))))
+    noise = float(np.quantile(blocks(diff, TEX_GRID).mean(axis=(2, 3)), QUIET_SHARE))
     nums = {"mean_diff": float(diff.mean()), "still_ratio": still, "within": noise}
     if pmed is not None and keyframe_sizes:
         kmed = float(np.median(keyframe_sizes))

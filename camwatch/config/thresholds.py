@@ -23,8 +23,9 @@ class Thresholds(Strict):
     frozen_change_spread: float = Field(0.0, ge=0)  # … and below typical × exp(-spread × its learned log-deviation)
     frozen_change_floor: float = Field(0.05, ge=0)  # grey levels: a change this small is frozen whatever the spread
     frozen_change_max: float = Field(1.0, gt=0)  # grey levels: a change above this is never frozen
-    # within a check: the two keyframes differ by at most this share of this camera's usual difference (its noise)
-    frozen_within_ratio: float = Field(0.5, gt=0, lt=1)
+    # within a check: the two keyframes' quietest blocks differ by at most this share of this camera's usual
+    # difference there (its noise: room for the noise to fall as the gain goes down with the light)
+    frozen_within_ratio: float = Field(0.3, gt=0, lt=1)
     frozen_within_min: float = Field(0.3, ge=0)  # grey levels: a usual difference under this is not judged
     frozen_within_live: float = Field(0.8, gt=0)  # … at least this share of it: the sensor is live (not frozen across)
     # one keyframe is enough (`keyframes_when_recent`) when it changed by more than this × the frozen limit

@@ -68,12 +68,14 @@ class Case:
     start_h: float = 10.0  # the hour of day of the first check
     night: bool = False  # the fault happens on the IR-night version of the scene
     variant: int = 0  # picks the occluder, the blur, the move, the lamp
+    codec: str = "h264"  # h264 (x264) or hevc (x265)
 
     @property
     def name(self) -> str:
         dn = "+dn" if self.denoise else ""
         ir = "+ir" if self.night else ""
-        return (f"{self.condition}{ir}-{self.photo}-{self.rc}{dn}-g{self.gop_s:g}-{self.size}-v{self.variant}"
+        hevc = "+hevc" if self.codec == "hevc" else ""
+        return (f"{self.condition}{ir}-{self.photo}-{self.rc}{dn}{hevc}-g{self.gop_s:g}-{self.size}-v{self.variant}"
                 f"-{self.learn}x{self.checks}x{self.every_min:g}m-h{self.start_h:g}")
 
     @property
@@ -294,6 +296,8 @@ def frames(case: Case) -> Iterator[tuple[int, np.ndarray]]:
 
 # ----------------------------------------------------------------------------------------------- encoding
 def _options(case: Case) -> tuple[dict[str, str], int | None]:
+    if case.codec == "hevc":
+        return _x265(case)
     opts = {"g": str(case.gop), "keyint_min": str(case.gop), "sc_threshold": "0", "bf": "0", "preset": "veryfast",
             "profile": "main", "threads": "1"}
     kbps = {"360p": 500, "1080p": 2500}[case.size]
@@ -307,13 +311,29 @@ def _options(case: Case) -> tuple[dict[str, str], int | None]:
     return opts, kbps * 1000
 
 
+def _x265(case: Case) -> tuple[dict[str, str], int | None]:
+    """H.265 as many cameras send it: x265's own rate control (CRF, or a strict CBR through its VBV)."""
+    params = [f"keyint={case.gop}", f"min-keyint={case.gop}", "scenecut=0", "bframes=0", "open-gop=0", "pools=1",
+              "frame-threads=1", "log-level=error"]
+    opts = {"preset": "veryfast", "forced-idr": "1"}
+    kbps = {"360p": 400, "1080p": 2000}[case.size]
+    if case.rc == "crf":
+        opts.update({"crf": "28", "x265-params": ":".join(params)})
+        return opts, None
+    cap = kbps if case.rc == "cbr" else 2 * kbps
+    params += [f"vbv-maxrate={cap}", f"vbv-bufsize={cap}"] + (["strict-cbr=1"] if case.rc == "cbr" else [])
+    opts["x265-params"] = ":".join(params)
+    return opts, kbps * 1000
+
+
 def encode(case: Case, path: Path) -> None:
     """The case's clip, one continuous encode; a keyframe forced at the start of every check's segment."""
     tmp = path.with_name(path.stem + ".part.mp4")
     path.parent.mkdir(parents=True, exist_ok=True)
     w, h = SIZES[case.size]
     with av.open(str(tmp), "w") as out:
-        st = out.add_stream("libx264", rate=Fraction(case.fps).limit_denominator(1000))
+        st = out.add_stream("libx265" if case.codec == "hevc" else "libx264",
+                            rate=Fraction(case.fps).limit_denominator(1000))
         st.pix_fmt, st.width, st.height = "yuv420p", w, h
         opts, rate = _options(case)
         if rate:
@@ -398,7 +418,7 @@ def observations(case: Case, path: Path) -> Iterator[tuple[int, Observation]]:
                     ht = max(2, round(fr.height * wd / fr.width / 2) * 2)
                     keys.append(fr.reformat(width=wd, height=ht, format="bgr24").to_ndarray())
                     key_sizes.append(pkt.size)
-            facts = StreamFacts(codec="h264", width=st.codec_context.width, height=st.codec_context.height,
+            facts = StreamFacts(codec=case.codec, width=st.codec_context.width, height=st.codec_context.height,
                                 fps=case.fps, gop_s=case.gop_s)
             yield k, Observation(ok=True, duration_s=case.gop_s * case.keyframes, stream=facts, keyframes=keys,
                                  keyframe_times=[i * case.gop_s for i in range(len(keys))], pframe_sizes=p_sizes,
