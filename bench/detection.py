@@ -35,7 +35,8 @@ from camwatch.config.settings import CheckSettings, HealthSettings, Thresholds
 from camwatch.health import Event, State, step
 from camwatch.model import PRECEDENCE, Verdict
 from camwatch.pipeline import enough_for, judge_check
-from camwatch.sim.corpus import FAULTS, PHOTOS, Case, as_read, ensure, observations
+from camwatch.sim.corpus import FAULTS, PHOTOS, Case, as_read, observations
+from camwatch.sim.corpus_encode import ensure
 
 CACHE = Path(os.environ.get("CAMWATCH_CORPUS", Path.home() / ".cache" / "camwatch" / "corpus"))
 T0 = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)

@@ -18,8 +18,9 @@ from camwatch.devices import DeviceFacts
 from camwatch.health import Event, State, step
 from camwatch.model import Verdict
 from camwatch.pipeline import enough_for, judge_check, run_check
-from camwatch.sim.corpus import Case, as_read, ensure, observations
+from camwatch.sim.corpus import Case, as_read, observations
 from camwatch.sim.corpus_clips import write_check_clips
+from camwatch.sim.corpus_encode import ensure
 from camwatch.sim.fleet import Fleet
 from tests.conftest import PASSWORD
 

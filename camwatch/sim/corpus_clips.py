@@ -7,7 +7,8 @@ from pathlib import Path
 
 import av
 
-from camwatch.sim.corpus import Case, ensure
+from camwatch.sim.corpus import Case
+from camwatch.sim.corpus_encode import ensure
 
 
 def write_check_clips(case: Case, clips: Path, prefix: str) -> list[str]:
