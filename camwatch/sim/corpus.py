@@ -2,7 +2,7 @@
 
 A *case* is one camera over a run of checks minutes apart: a few healthy checks (the camera's baseline is
 learned from them), then the fault (or, for the healthy streams, a whole simulated day). Each check is one
-segment of a single continuous H.264 encode (the encoder's rate control carries over, as on a real camera):
+segment of a single continuous x264 or x265 encode (the encoder's rate control carries over, as on a real camera):
 the segment starts on a keyframe and holds what a check reads (two GOPs: two keyframes one GOP apart and the
 P-frames between; a check that stops after the first reads its first P-frames only). Between segments the
 scene jumps minutes ahead: the traffic, the daylight, the OSD clock and the sensor noise are those of the
@@ -58,7 +58,7 @@ class Case:
     photo: str
     condition: str
     rc: str = "crf"  # crf, cbr, vbr
-    denoise: bool = False  # temporal denoise (hqdn3d) before the encoder, as many cameras do
+    denoise: bool = False  # temporal denoise (atadenoise) before the encoder, as many cameras do
     gop_s: float = 2.0
     size: str = "360p"
     fps: float = 10.0
